@@ -1,0 +1,105 @@
+"""潮汐集市: the system that runs a community's tidal market."""
+
+from pathlib import Path
+
+from flask import Flask, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config, dbsetup, errors, i18n, security, weblog
+from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(config.Defaults)
+    if test_config is not None and "INSTANCE_PATH" in test_config:
+        app.instance_path = test_config["INSTANCE_PATH"]
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(config.from_environment(app.instance_path))
+    if test_config is not None:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config.load_secret_key(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    app.config.setdefault(
+        "BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations")
+    )
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    errors.init_app(app)
+    weblog.init_app(app)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    app.session_interface = security.SessionInterface()
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(value: str):
+        from .models import User
+
+        user_id, _, version = value.partition(":")
+        if not (user_id.isdigit() and version.isdigit()):
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or user.token_version != int(version):
+            return None
+        return user
+
+    @app.before_request
+    def _declare_write_intent():
+        # SQLite: only requests that may write take the write lock up front.
+        dbsetup.write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    app.after_request(security.add_security_headers)
+    app.after_request(i18n.remember_choice)
+
+    @app.context_processor
+    def _template_globals():
+        from .services import access
+
+        return {"html_lang": i18n.html_lang, "access": access}
+
+
+def _register_blueprints(app: Flask) -> None:
+    from . import api
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .guide import bp as guide_bp
+    from .main import bp as main_bp
+    from .vendors import bp as vendors_bp
+
+    for bp in (main_bp, auth_bp, admin_bp, guide_bp, vendors_bp):
+        app.register_blueprint(bp)
+    api.init_app(app)
+    csrf.exempt(api.bp)

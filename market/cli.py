@@ -1,0 +1,59 @@
+"""`flask market …` commands: demo data and accounts."""
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Market, Organization, Role
+from .services import accounts, audit
+from .services.demo import load_demo
+from .services.errors import DomainError
+
+market_cli = AppGroup("market", help="Run the tidal market: demo data, users.")
+
+
+@market_cli.command("demo")
+def demo_command():
+    """Load the demo community (金汇社区); running it again changes nothing."""
+    changed = load_demo()
+    db.session.commit()
+    click.echo("demo data loaded" if changed else "demo data already present")
+
+
+@market_cli.command("create-user")
+@click.option("--phone", required=True, help="Mainland mobile number (11 digits).")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(Role.ALL), default=Role.ADMIN, show_default=True)
+@click.option("--organization", "org_name", required=True, help="Created if it does not exist.")
+@click.option("--market", "market_slug", help="Market slug, for a guide.")
+@click.password_option(help="Prompted for when not given.")
+def create_user_command(phone, name, role, org_name, market_slug, password):
+    """Create a user with a role, e.g. the first admin of an organization."""
+    try:
+        org = db.session.scalar(select(Organization).where(Organization.name == org_name))
+        if org is None:
+            org = Organization(name=org_name, short_name=org_name[:40])
+            db.session.add(org)
+        market = None
+        if role == Role.GUIDE:
+            market = db.session.scalar(
+                select(Market).where(Market.slug == (market_slug or ""), Market.organization == org)
+            )
+            if market is None:
+                raise click.UsageError("a guide needs --market with the slug of one of its markets")
+        user = accounts.user_by_phone(accounts.normalise_phone(phone))
+        if user is None:
+            user = accounts.create_user(phone, name, password)
+        accounts.grant_role(user, org, role, market=market)
+        db.session.flush()
+        audit.record("user.created_by_cli", user, organization_id=org.id, role=role)
+        db.session.commit()
+    except DomainError as e:
+        db.session.rollback()
+        raise click.ClickException(str(e.message)) from None
+    click.echo(f"user {user.phone} is {role} of {org.name}")
+
+
+def init_app(app):
+    app.cli.add_command(market_cli)

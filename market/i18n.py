@@ -1,0 +1,44 @@
+"""Language choice: ?lang= (remembered in a cookie), then Accept-Language, else 简体中文."""
+
+from flask import current_app, request
+from flask_babel import get_locale
+
+LANG_COOKIE = "lang"
+# What people type in ?lang= mapped to our catalogs.
+ALIASES = {"zh": "zh_CN", "zh_cn": "zh_CN", "zh-cn": "zh_CN", "zh_hans": "zh_CN", "en": "en"}
+
+
+def _supported(value: str | None) -> str | None:
+    if not value:
+        return None
+    return ALIASES.get(value.strip().lower())
+
+
+def select_locale() -> str:
+    chosen = _supported(request.args.get("lang")) or _supported(request.cookies.get(LANG_COOKIE))
+    if chosen:
+        return chosen
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    if best and best.startswith("en"):
+        return "en"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def html_lang() -> str:
+    """zh-CN or en for <html lang>; Babel calls our zh_CN 'zh_Hans_CN', so ask it the language."""
+    return "en" if get_locale().language == "en" else "zh-CN"
+
+
+def remember_choice(response):
+    """Keep an explicit ?lang= for the next visits."""
+    chosen = _supported(request.args.get("lang"))
+    if chosen and request.cookies.get(LANG_COOKIE) != chosen:
+        response.set_cookie(
+            LANG_COOKIE,
+            chosen,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=request.is_secure,
+            httponly=True,
+        )
+    return response

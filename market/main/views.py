@@ -1,0 +1,38 @@
+from flask import jsonify, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from ..extensions import db
+from ..models import Role, utcnow
+from ..services import access
+from . import bp
+
+ROLE_HOMES = {
+    Role.ADMIN: "admin.dashboard",
+    Role.CADRE: "admin.dashboard",
+    Role.GUIDE: "guide.index",
+    Role.VENDOR: "vendors.home",
+}
+
+
+@bp.route("/")
+def index():
+    if current_user.is_authenticated:
+        role = access.primary_role(current_user)
+        if role:
+            return redirect(url_for(ROLE_HOMES[role]))
+    return render_template("main/index.html")
+
+
+@bp.route("/healthz")
+def healthz():
+    """For load balancers and Docker: is the app up, and can it reach its database?"""
+    body = {"status": "ok", "db": "ok", "time": utcnow().isoformat()}
+    try:
+        db.session.execute(text("SELECT 1"))
+        body["db_backend"] = db.engine.dialect.name
+    except Exception as e:  # noqa: BLE001  any failure here means "not healthy"
+        db.session.rollback()
+        body.update(status="degraded", db="unavailable", detail=type(e).__name__)
+        return jsonify(body), 503
+    return jsonify(body)

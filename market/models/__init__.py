@@ -1,0 +1,52 @@
+"""The whole domain, one module per aggregate. Import from here."""
+
+from .audit import AuditEvent
+from .ledger import ACCOUNT_KINDS, LedgerAccount, LedgerEntry, LedgerLine
+from .org import Organization, Role, RoleGrant
+from .places import Market, RetiredStallToken, Stall, StallStatus, Zone, new_stall_token
+from .sessions import SESSION_KINDS, MarketSession, SessionState, SessionTemplate
+from .trading import (
+    Charge,
+    CheckIn,
+    CheckInState,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+)
+from .types import UTCDateTime, utcnow
+from .users import User, mask_phone
+from .vendors import Relief, Vendor, VendorStatus
+
+__all__ = [
+    "ACCOUNT_KINDS",
+    "SESSION_KINDS",
+    "AuditEvent",
+    "Charge",
+    "CheckIn",
+    "CheckInState",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerLine",
+    "Market",
+    "MarketSession",
+    "Organization",
+    "Payment",
+    "PaymentMethod",
+    "PaymentStatus",
+    "Relief",
+    "RetiredStallToken",
+    "Role",
+    "RoleGrant",
+    "SessionState",
+    "SessionTemplate",
+    "Stall",
+    "StallStatus",
+    "UTCDateTime",
+    "User",
+    "Vendor",
+    "VendorStatus",
+    "Zone",
+    "mask_phone",
+    "new_stall_token",
+    "utcnow",
+]

@@ -1,0 +1,63 @@
+"""Who may see and do what: roles checked against the object's organization and market."""
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Market, Role, RoleGrant, User, Vendor
+from .errors import NotFound
+
+
+def grants(user: User) -> list[RoleGrant]:
+    return list(user.grants) if user and user.is_authenticated else []
+
+
+def has_org_role(user: User, organization_id: int, roles=Role.MANAGERS) -> bool:
+    return any(
+        g.organization_id == organization_id and g.market_id is None and g.role in roles
+        for g in grants(user)
+    )
+
+
+def managed_organization_ids(user: User) -> set[int]:
+    return {g.organization_id for g in grants(user) if g.role in Role.MANAGERS}
+
+
+def guided_market_ids(user: User) -> set[int]:
+    return {g.market_id for g in grants(user) if g.role == Role.GUIDE}
+
+
+def can_manage_market(user: User, market: Market) -> bool:
+    return has_org_role(user, market.organization_id)
+
+
+def can_guide_market(user: User, market: Market) -> bool:
+    """Guides of this market, and the cadres of its organization."""
+    return market.id in guided_market_ids(user) or can_manage_market(user, market)
+
+
+def vendor_profiles(user: User) -> list[Vendor]:
+    return list(db.session.scalars(select(Vendor).where(Vendor.user_id == user.id)))
+
+
+def primary_role(user: User) -> str | None:
+    """The role whose home page a user lands on after logging in."""
+    roles = {g.role for g in grants(user)}
+    for role in (Role.ADMIN, Role.CADRE, Role.GUIDE, Role.VENDOR):
+        if role in roles:
+            return role
+    return None
+
+
+def market_for_guide(user: User, market_id: int) -> Market:
+    """The market if the user may work in it; else 404, so other markets' ids reveal nothing."""
+    market = db.session.get(Market, market_id)
+    if market is None or not can_guide_market(user, market):
+        raise NotFound()
+    return market
+
+
+def market_for_manager(user: User, market_id: int) -> Market:
+    market = db.session.get(Market, market_id)
+    if market is None or not can_manage_market(user, market):
+        raise NotFound()
+    return market

@@ -1,0 +1,31 @@
+"""Recording audit events: the one place that writes them."""
+
+import json
+
+from ..extensions import db
+from ..models import AuditEvent, User
+
+
+def record(
+    action: str,
+    obj=None,
+    *,
+    actor: User | None = None,
+    organization_id: int | None = None,
+    ip: str | None = None,
+    **detail,
+) -> AuditEvent:
+    """Add an audit event to the current transaction (it commits or rolls back with the change)."""
+    if obj is not None and obj.id is None:
+        db.session.flush()
+    event = AuditEvent(
+        action=action,
+        object_type=type(obj).__tablename__ if obj is not None else "none",
+        object_id=obj.id if obj is not None else None,
+        actor_id=actor.id if actor is not None and actor.is_authenticated else None,
+        organization_id=organization_id,
+        ip=ip,
+        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
+    )
+    db.session.add(event)
+    return event
