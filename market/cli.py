@@ -14,8 +14,12 @@ market_cli = AppGroup("market", help="Run the tidal market: demo data, users.")
 
 
 @market_cli.command("demo")
-def demo_command():
+@click.option("--if-empty", is_flag=True, help="Only when the database has no organization yet.")
+def demo_command(if_empty):
     """Load the demo community (金汇社区); running it again changes nothing."""
+    if if_empty and db.session.scalar(select(Organization.id).limit(1)) is not None:
+        click.echo("database not empty: demo data not loaded")
+        return
     changed = load_demo()
     db.session.commit()
     click.echo("demo data loaded" if changed else "demo data already present")

@@ -1,6 +1,6 @@
 """Language choice: ?lang= (remembered in a cookie), then Accept-Language, else 简体中文."""
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import get_locale
 
 LANG_COOKIE = "lang"
@@ -15,6 +15,8 @@ def _supported(value: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI and scheduler speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = _supported(request.args.get("lang")) or _supported(request.cookies.get(LANG_COOKIE))
     if chosen:
         return chosen

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db, limiter
+from ..models import Role
 from ..services import access, accounts
 from . import ErrorSchema, bp
 from .schemas import MarketSchema, MeSchema, TokenRequestSchema, TokenSchema
@@ -58,8 +59,10 @@ def me():
 @bp.doc(security=BEARER)
 @bp.response(200, MarketSchema)
 @bp.alt_response(401, schema=ErrorSchema, description="No or bad token")
+@bp.alt_response(403, schema=ErrorSchema, description="Not staff")
 @bp.alt_response(404, schema=ErrorSchema, description="No such market for you")
 @token_required
 def market_detail(market_id: int):
     """One market, for its guides and the cadres of its organization."""
+    access.require_role(g.api_user, Role.STAFF)
     return access.market_for_guide(g.api_user, market_id)

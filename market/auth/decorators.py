@@ -1,8 +1,7 @@
-"""Role checks for pages. Object checks (which market, which organization) are in services.access."""
+"""Role checks for pages. Object checks (market, organization) live in services.access."""
 
 from functools import wraps
 
-from flask import abort
 from flask_login import current_user, login_required
 
 from ..services import access
@@ -15,8 +14,7 @@ def roles_required(*roles: str):
         @wraps(view)
         @login_required
         def wrapper(*args, **kwargs):
-            if not any(g.role in roles for g in access.grants(current_user)):
-                abort(403)
+            access.require_role(current_user, roles)
             return view(*args, **kwargs)
 
         return wrapper

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter
+from ..formtools import attach_error
 from ..services import accounts, audit
 from ..services.errors import DomainError
 from . import bp
@@ -62,18 +63,16 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     status = 200
+    user = current_user._get_current_object()
     if form.validate_on_submit():
         try:
-            accounts.change_password(
-                current_user, form.current.data, form.new.data, ip=request.remote_addr
-            )
+            accounts.change_password(user, form.current.data, form.new.data, ip=request.remote_addr)
         except DomainError as e:
             db.session.rollback()
-            getattr(form, e.field or "new").errors.append(str(e.message))
-            status = e.status
+            status = attach_error(form, e, {"password": "new"})
         else:
             db.session.commit()
-            login_user(current_user._get_current_object())  # id carries the new version
+            login_user(user)  # the session's user id carries the new token version
             flash(_("Your password has been changed. Other devices are logged out."), "success")
             return redirect(url_for("main.index"))
     elif form.is_submitted():

@@ -37,9 +37,7 @@ class LedgerEntry(db.Model):
         UniqueConstraint("organization_id", "source_key"),
         CheckConstraint("seq > 0", name="seq_positive"),
         CheckConstraint("length(entry_hash) = 64", name="entry_hash_sha256"),
-        CheckConstraint(
-            "prev_hash IS NULL OR length(prev_hash) = 64", name="prev_hash_sha256"
-        ),
+        CheckConstraint("prev_hash IS NULL OR length(prev_hash) = 64", name="prev_hash_sha256"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,9 +46,7 @@ class LedgerEntry(db.Model):
     entry_date: Mapped[date] = mapped_column(index=True)
     description: Mapped[str] = mapped_column(String(200))
     source_key: Mapped[str] = mapped_column(String(80))
-    reverses_id: Mapped[int | None] = mapped_column(
-        ForeignKey("ledger_entries.id"), unique=True
-    )
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

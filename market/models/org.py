@@ -14,11 +14,10 @@ class Organization(db.Model):
 
     __tablename__ = "organizations"
     __table_args__ = (
+        CheckConstraint("governance_fund_pct BETWEEN 0 AND 100", name="governance_fund_pct_range"),
         CheckConstraint(
-            "governance_fund_pct BETWEEN 0 AND 100", name="governance_fund_pct_range"
-        ),
-        CheckConstraint(
-            "expense_approval_threshold_fen >= 0", name="expense_approval_threshold_fen_non_negative"
+            "expense_approval_threshold_fen >= 0",
+            name="expense_approval_threshold_fen_non_negative",
         ),
     )
 
@@ -57,9 +56,7 @@ class RoleGrant(db.Model):
     __table_args__ = (
         one_of("role", Role.ALL),
         # A guide works in named markets; cadres and admins act for the whole organization.
-        CheckConstraint(
-            "(role = 'guide') = (market_id IS NOT NULL)", name="guide_has_market"
-        ),
+        CheckConstraint("(role = 'guide') = (market_id IS NOT NULL)", name="guide_has_market"),
         Index(
             "uq_role_grants_org_role",
             "user_id",

@@ -20,9 +20,7 @@ class SessionTemplate(db.Model):
         # end < start means the session runs past midnight (18:00–01:00); equal is meaningless.
         CheckConstraint("start_local <> end_local", name="start_differs_from_end"),
         CheckConstraint("cutoff_minutes >= 0", name="cutoff_minutes_non_negative"),
-        CheckConstraint(
-            "valid_until IS NULL OR valid_until >= valid_from", name="valid_range"
-        ),
+        CheckConstraint("valid_until IS NULL OR valid_until >= valid_from", name="valid_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

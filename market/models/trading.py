@@ -19,9 +19,7 @@ class CheckIn(db.Model):
     __tablename__ = "checkins"
     __table_args__ = (
         one_of("state", CheckInState.ALL),
-        CheckConstraint(
-            "(state = 'active') = (left_at IS NULL)", name="left_at_when_checked_out"
-        ),
+        CheckConstraint("(state = 'active') = (left_at IS NULL)", name="left_at_when_checked_out"),
         CheckConstraint("left_at IS NULL OR left_at >= arrived_at", name="leaves_after_arrival"),
         # The database, not the code, guarantees one vendor per stall and one stall per vendor.
         Index(
@@ -105,9 +103,7 @@ class Charge(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     checkin: Mapped[CheckIn] = relationship(back_populates="charge")
-    payments: Mapped[list["Payment"]] = relationship(
-        back_populates="charge", order_by="Payment.id"
-    )
+    payments: Mapped[list["Payment"]] = relationship(back_populates="charge", order_by="Payment.id")
 
 
 class PaymentMethod:
@@ -131,9 +127,7 @@ class Payment(db.Model):
         one_of("method", PaymentMethod.ALL),
         one_of("status", PaymentStatus.ALL),
         CheckConstraint("amount_fen > 0", name="amount_fen_positive"),
-        CheckConstraint(
-            "method <> 'waiver' OR note IS NOT NULL", name="waiver_has_reason"
-        ),
+        CheckConstraint("method <> 'waiver' OR note IS NOT NULL", name="waiver_has_reason"),
         CheckConstraint(
             "status <> 'confirmed' OR confirmed_at IS NOT NULL", name="confirmed_has_time"
         ),

@@ -64,9 +64,7 @@ class Vendor(db.Model):
     health_cert_photo: Mapped[str | None] = mapped_column(String(200))
     relief_kind: Mapped[str | None] = mapped_column(String(24))
     relief_note: Mapped[str | None] = mapped_column(Text)
-    relief_status: Mapped[str] = mapped_column(
-        String(16), default="none", server_default="none"
-    )
+    relief_status: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     rules_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Market, Role, RoleGrant, User, Vendor
-from .errors import NotFound
+from .errors import Forbidden, NotFound
 
 
 def grants(user: User) -> list[RoleGrant]:
@@ -46,6 +46,12 @@ def primary_role(user: User) -> str | None:
         if role in roles:
             return role
     return None
+
+
+def require_role(user: User, roles) -> None:
+    """403 for someone who holds none of these roles anywhere (a vendor on staff data)."""
+    if not any(g.role in roles for g in grants(user)):
+        raise Forbidden()
 
 
 def market_for_guide(user: User, market_id: int) -> Market:

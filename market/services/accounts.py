@@ -115,9 +115,7 @@ def create_user(phone: str, name: str, password: str, *, check_strength: bool = 
     return user
 
 
-def grant_role(
-    user: User, organization: Organization, role: str, market=None
-) -> RoleGrant:
+def grant_role(user: User, organization: Organization, role: str, market=None) -> RoleGrant:
     """Give a role if the user does not have it yet (idempotent)."""
     if role not in Role.ALL:
         raise InvalidInput(_l("Unknown role."), code="invalid_role", field="role")

@@ -1,0 +1,51 @@
+# The two commands: `make run` serves the demo, `make test` proves it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := app
+
+.PHONY: install run test lint format messages bench clean
+
+install: $(STAMP) catalogs
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+catalogs: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d market/translations
+
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask market demo --if-empty
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py app:app
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: install lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Extract strings and merge them into the catalogs; translate what is new in the zh_CN .po.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o market/translations/messages.pot \
+		--no-location --sort-output --project tidal-market .
+	$(BIN)/pybabel update -i market/translations/messages.pot -d market/translations \
+		--no-location --width 100 --ignore-obsolete
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,14 @@
+"""gunicorn settings for `make run` and the Docker image (override with GUNICORN_* env)."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 20
+accesslog = None  # the app logs each request itself, as JSON with a request id
+errorlog = "-"
+# gunicorn 27 opens a control socket under ~/.gunicorn by default; not wanted here.
+control_socket_disable = True

@@ -1,0 +1,96 @@
+"""`flask market demo` and `flask market create-user`."""
+
+from sqlalchemy import func, select
+
+from market.extensions import db
+from market.models import Market, Organization, Role, Stall, User, Vendor, Zone
+from market.services import accounts
+
+
+def counts():
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(m))
+        for m in (Organization, Market, Zone, Stall, User, Vendor)
+    )
+
+
+def test_demo_matches_interface_and_is_idempotent(app):
+    runner = app.test_cli_runner()
+    r = runner.invoke(args=["market", "demo"])
+    assert r.exit_code == 0 and "demo data loaded" in r.output
+    with app.app_context():
+        first = counts()
+        market = db.session.scalar(select(Market).where(Market.slug == "jinhui"))
+        assert market.name == "金汇潮汐市场" and market.timezone == "Asia/Shanghai"
+        assert market.organization.name == "金汇社区股份经济合作社"
+        assert [(z.code, z.name) for z in market.zones] == [
+            ("A", "熟食"),
+            ("B", "果蔬"),
+            ("C", "百货"),
+        ]
+        assert 35 <= first[3] <= 45
+        roles = {u.phone: {g.role for g in u.grants} for u in db.session.scalars(select(User))}
+        assert Role.ADMIN in roles["13800000001"]
+        assert roles["13800000002"] == {Role.GUIDE}
+        assert all(roles[f"1380000000{i}"] == {Role.VENDOR} for i in (3, 4, 5))
+        statuses = {
+            v.user.phone: (v.status, v.sells_food) for v in db.session.scalars(select(Vendor))
+        }
+        assert statuses == {
+            "13800000003": ("approved", True),
+            "13800000004": ("approved", False),
+            "13800000005": ("pending", False),
+        }
+        assert accounts.authenticate("13800000003", "demo1234") is not None
+    r = runner.invoke(args=["market", "demo"])
+    assert r.exit_code == 0 and "already present" in r.output
+    with app.app_context():
+        assert counts() == first
+
+
+def test_demo_if_empty_leaves_a_real_database_alone(app):
+    runner = app.test_cli_runner()
+    with app.app_context():
+        db.session.add(Organization(name="真实社区", short_name="真实"))
+        db.session.commit()
+    r = runner.invoke(args=["market", "demo", "--if-empty"])
+    assert "not loaded" in r.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Market)) == 0
+
+
+def test_create_first_admin(app):
+    runner = app.test_cli_runner()
+    r = runner.invoke(
+        args=[
+            "market",
+            "create-user",
+            "--phone",
+            "13912345678",
+            "--name",
+            "赵主任",
+            "--organization",
+            "新社区股份经济合作社",
+            "--password",
+            "strong-pass-1",
+        ]
+    )
+    assert r.exit_code == 0, r.output
+    with app.app_context():
+        user = accounts.authenticate("13912345678", "strong-pass-1")
+        assert user is not None
+        assert [(g.role, g.organization.name) for g in user.grants] == [
+            ("admin", "新社区股份经济合作社")
+        ]
+
+
+def test_create_user_rejects_bad_phone_and_weak_password(app):
+    runner = app.test_cli_runner()
+    base = ["market", "create-user", "--name", "x", "--organization", "社区"]
+    r = runner.invoke(args=[*base, "--phone", "12345", "--password", "strong-pass-1"])
+    assert r.exit_code != 0 and "11" in r.output
+    r = runner.invoke(args=[*base, "--phone", "13912345678", "--password", "12345678"])
+    assert r.exit_code != 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Organization)) == 0
