@@ -1,5 +1,6 @@
 """潮汐集市: the system that runs a community's tidal market."""
 
+import os
 from pathlib import Path
 
 from flask import Flask, request
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=os.environ.get("MARKET_INSTANCE_PATH") or str(ROOT / "instance"),
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

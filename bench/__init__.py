@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench`: figures printed as ratios against /healthz on the same server."""

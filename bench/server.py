@@ -1,0 +1,66 @@
+"""Start the app under gunicorn on a fresh database, for benchmarks."""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(database_url: str | None = None, workers: int = 4):
+    """Yield the base URL of a gunicorn serving the demo data; stop it afterwards."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as instance:
+        port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url or f"sqlite:///{instance}/market.db",
+            "MARKET_INSTANCE_PATH": instance,
+            "SECRET_KEY": "bench",
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "WEB_CONCURRENCY": str(workers),
+            "SCHEDULER": "off",
+            "LOG_JSON": "0",
+        }
+        flask = [sys.executable, "-m", "flask", "--app", "app"]
+        for args in (["db", "upgrade"], ["market", "demo"]):
+            subprocess.run([*flask, *args], cwd=ROOT, env=env, check=True, capture_output=True)
+        with open(Path(instance) / "server.log", "w") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            url = f"http://127.0.0.1:{port}"
+            try:
+                _wait(url)
+                yield url
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
+
+
+def _wait(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("benchmark server did not start")
