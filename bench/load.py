@@ -67,4 +67,3 @@ def hammer(base_url: str, path: str, total: int, concurrency: int, name: str = "
         t.join()
     elapsed = time.perf_counter() - started
     return Result(name or path, total, errors[0], elapsed, latencies)
-
