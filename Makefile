@@ -42,7 +42,7 @@ messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o market/translations/messages.pot \
 		--no-location --sort-output --project tidal-market .
 	$(BIN)/pybabel update -i market/translations/messages.pot -d market/translations \
-		--no-location --width 100 --ignore-obsolete
+		--width 100 --ignore-obsolete --no-fuzzy-matching
 
 bench: install
 	$(BIN)/python -m bench

@@ -96,11 +96,13 @@ def _register_blueprints(app: Flask) -> None:
     from . import api
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .checkin import bp as checkin_bp
     from .guide import bp as guide_bp
     from .main import bp as main_bp
     from .vendors import bp as vendors_bp
+    from .zoning import bp as zoning_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, guide_bp, vendors_bp):
+    for bp in (main_bp, auth_bp, admin_bp, zoning_bp, guide_bp, vendors_bp, checkin_bp):
         app.register_blueprint(bp)
     api.init_app(app)
     csrf.exempt(api.bp)

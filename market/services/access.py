@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Market, Role, RoleGrant, User, Vendor
+from ..models import Market, Organization, Role, RoleGrant, Stall, User, Vendor, Zone
 from .errors import Forbidden, NotFound
 
 
@@ -67,3 +67,24 @@ def market_for_manager(user: User, market_id: int) -> Market:
     if market is None or not can_manage_market(user, market):
         raise NotFound()
     return market
+
+
+def zone_for_manager(user: User, zone_id: int):
+    zone = db.session.get(Zone, zone_id)
+    if zone is None or not can_manage_market(user, zone.market):
+        raise NotFound()
+    return zone
+
+
+def stall_for_manager(user: User, stall_id: int):
+    stall = db.session.get(Stall, stall_id)
+    if stall is None or not can_manage_market(user, stall.market):
+        raise NotFound()
+    return stall
+
+
+def organization_for_manager(user: User, organization_id: int):
+    org = db.session.get(Organization, organization_id)
+    if org is None or not has_org_role(user, org.id):
+        raise NotFound()
+    return org
