@@ -1,11 +1,11 @@
 from flask import render_template
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..auth.decorators import roles_required
 from ..extensions import db
-from ..models import Market, Role, Stall
-from ..services import access
+from ..models import Market, Role
+from ..services import access, layout, zoning
 from . import bp
 
 
@@ -27,7 +27,7 @@ def index():
 @roles_required(*Role.STAFF)
 def board(market_id: int):
     market = access.market_for_guide(current_user, market_id)
-    stall_count = db.session.scalar(
-        select(func.count()).select_from(Stall).where(Stall.market_id == market.id)
+    stalls = zoning.stalls_of(market)
+    return render_template(
+        "guide/board.html", market=market, map=layout.build(market, market.zones, stalls)
     )
-    return render_template("guide/board.html", market=market, stall_count=stall_count)

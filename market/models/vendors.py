@@ -46,12 +46,18 @@ class Vendor(db.Model):
             "status NOT IN ('rejected', 'suspended') OR status_reason IS NOT NULL",
             name="decision_has_reason",
         ),
+        CheckConstraint(
+            "(pending_cert_no IS NULL) = (pending_cert_expires IS NULL)",
+            name="pending_cert_complete",
+        ),
         Index("ix_vendors_organization_id_status", "organization_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The market whose stall poster they registered from: its zones give the categories.
+    market_id: Mapped[int | None] = mapped_column(ForeignKey("markets.id"))
     status: Mapped[str] = mapped_column(
         String(16), default=VendorStatus.PENDING, server_default=VendorStatus.PENDING
     )
@@ -62,6 +68,11 @@ class Vendor(db.Model):
     health_cert_no: Mapped[str | None] = mapped_column(String(40))
     health_cert_expires: Mapped[date | None]
     health_cert_photo: Mapped[str | None] = mapped_column(String(200))
+    # A renewed certificate waits here for a cadre; the vendor trades on the approved one meanwhile.
+    pending_cert_no: Mapped[str | None] = mapped_column(String(40))
+    pending_cert_expires: Mapped[date | None]
+    pending_cert_photo: Mapped[str | None] = mapped_column(String(200))
+    cert_change_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     relief_kind: Mapped[str | None] = mapped_column(String(24))
     relief_note: Mapped[str | None] = mapped_column(Text)
     relief_status: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
@@ -72,4 +83,5 @@ class Vendor(db.Model):
 
     user: Mapped["User"] = relationship(foreign_keys=[user_id])  # noqa: F821
     organization: Mapped["Organization"] = relationship()  # noqa: F821
+    market: Mapped["Market | None"] = relationship()  # noqa: F821
     decided_by: Mapped["User | None"] = relationship(foreign_keys=[decided_by_id])  # noqa: F821

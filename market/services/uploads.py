@@ -20,12 +20,10 @@ class UploadTooLarge(InvalidInput):
     code = "upload_too_large"
 
 
-def read_limited(stream, limit: int = MAX_UPLOAD_BYTES) -> bytes:
+def read_limited(stream, limit: int = MAX_UPLOAD_BYTES, field: str = "image") -> bytes:
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise UploadTooLarge(
-            _l("The file is larger than %(kb)d KB.", kb=limit // 1024), field="image"
-        )
+        raise UploadTooLarge(_l("The file is larger than %(kb)d KB.", kb=limit // 1024), field=field)
     return data
 
 
@@ -33,7 +31,7 @@ def save_image(
     stream, folder: Path, field: str = "image", limit: int = MAX_UPLOAD_BYTES, max_side: int = 2000
 ) -> str:
     """Validate and store an image; return the stored file name (random, .png or .jpg)."""
-    data = read_limited(stream, limit)
+    data = read_limited(stream, limit, field)
     if not data:
         raise InvalidInput(_l("The file is empty."), code="empty_upload", field=field)
     try:

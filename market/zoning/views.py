@@ -108,7 +108,6 @@ def market_new(org_id):
         "zoning/market_form.html",
         lambda: url_for(".market", market_id=created["id"]),
         action,
-        {"image": "collection_code"},
         organization=org,
         market=None,
     )
@@ -136,7 +135,6 @@ def market_edit(market_id):
         "zoning/market_form.html",
         lambda: url_for(".market", market_id=market.id),
         action,
-        {"image": "collection_code"},
         organization=market.organization,
         market=market,
     )

@@ -312,3 +312,8 @@ def test_valid_rows_are_accepted(ctx):
         )
     )
     db.session.flush()
+
+
+def test_pending_certificate_is_complete(ctx):
+    with pytest.raises(IntegrityError):
+        b.vendor(pending_cert_no="川攀健2027-1")
