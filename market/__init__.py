@@ -1,5 +1,6 @@
 """潮汐集市: the system that runs a community's tidal market."""
 
+import json
 import os
 from pathlib import Path
 
@@ -84,6 +85,8 @@ def _init_extensions(app: Flask) -> None:
 
     app.after_request(security.add_security_headers)
     app.after_request(i18n.remember_choice)
+
+    app.jinja_env.filters["fromjson"] = json.loads
 
     @app.context_processor
     def _template_globals():

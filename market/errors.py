@@ -4,7 +4,7 @@ import logging
 
 from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
@@ -86,6 +86,13 @@ def handle_domain_error(e: DomainError):
     return error_response(e.status, e.message, code=e.code, details=details)
 
 
+def handle_integrity_error(e: IntegrityError):
+    """A race the service checks could not see (two cadres, two phones): a conflict, not a 500."""
+    db.session.rollback()
+    log.warning("integrity error turned into 409: %s", e.orig)
+    return error_response(409, _l("Someone else changed this at the same time. Please try again."))
+
+
 def handle_database_down(e: OperationalError):
     db.session.rollback()
     log.error("database unavailable: %s", e.orig)
@@ -104,5 +111,6 @@ def init_app(app):
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(OperationalError, handle_database_down)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(InternalServerError, handle_unexpected)
     app.register_error_handler(Exception, handle_unexpected)

@@ -1,14 +1,13 @@
-"""API operations of the foundation: tokens, who am I, a market."""
+"""API operations of the foundation: tokens and who am I (markets: see zoning.py)."""
 
 from flask import current_app, g
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db, limiter
-from ..models import Role
-from ..services import access, accounts
+from ..services import accounts
 from . import ErrorSchema, bp
-from .schemas import MarketSchema, MeSchema, TokenRequestSchema, TokenSchema
+from .schemas import MeSchema, TokenRequestSchema, TokenSchema
 from .tokens import Unauthorized, issue_token, token_required
 
 BEARER = [{"bearerAuth": []}]
@@ -53,16 +52,3 @@ def me():
             for gr in user.grants
         ],
     }
-
-
-@bp.route(f"/markets/<{MAX_ID}:market_id>")
-@bp.doc(security=BEARER)
-@bp.response(200, MarketSchema)
-@bp.alt_response(401, schema=ErrorSchema, description="No or bad token")
-@bp.alt_response(403, schema=ErrorSchema, description="Not staff")
-@bp.alt_response(404, schema=ErrorSchema, description="No such market for you")
-@token_required
-def market_detail(market_id: int):
-    """One market, for its guides and the cadres of its organization."""
-    access.require_role(g.api_user, Role.STAFF)
-    return access.market_for_guide(g.api_user, market_id)

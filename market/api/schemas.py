@@ -1,6 +1,10 @@
 """Request and response shapes of the API."""
 
 import marshmallow as ma
+from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from ..services import qr
 
 
 class TokenRequestSchema(ma.Schema):
@@ -37,3 +41,201 @@ class MarketSchema(ma.Schema):
     address = ma.fields.String(allow_none=True)
     timezone = ma.fields.String(required=True)
     is_active = ma.fields.Boolean(required=True)
+    latitude = ma.fields.Float(allow_none=True)
+    longitude = ma.fields.Float(allow_none=True)
+    geofence_radius_m = ma.fields.Integer(allow_none=True)
+    public_notice = ma.fields.String(allow_none=True)
+    rules_text = ma.fields.String(allow_none=True)
+
+
+# --- zoning: shared pieces -------------------------------------------------------------------
+
+MAX_ID = 2147483647  # ids are 32-bit integers; a larger one can't exist
+ID_RANGE = ma.validate.Range(min=1, max=MAX_ID)
+# JSON bodies: integers must be integers (2.5 is refused, not cut to 2); query strings are text.
+
+
+def _text(max_length: int, *, required: bool = False, nullable: bool = False, min_length=None):
+    return ma.fields.String(
+        required=required,
+        allow_none=nullable,
+        validate=ma.validate.Length(min=min_length, max=max_length),
+    )
+
+
+class PageArgsSchema(ma.Schema):
+    """?page=&per_page= for every list."""
+
+    class Meta:
+        unknown = ma.EXCLUDE  # ?lang= and friends are not ours to refuse
+
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_ID))
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
+
+
+class StallListArgsSchema(PageArgsSchema):
+    zone_id = ma.fields.Integer(validate=ID_RANGE)
+    status = ma.fields.String(validate=ma.validate.OneOf(("active", "disabled")))
+
+
+class PageSchema(ma.Schema):
+    page = ma.fields.Integer(required=True)
+    per_page = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True, metadata={"description": "items in all pages"})
+
+
+# --- markets ---------------------------------------------------------------------------------
+
+
+class MarketPageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(MarketSchema), required=True)
+
+
+class MarketUpdateSchema(ma.Schema):
+    """The fields of services.zoning.MARKET_FIELDS; a PATCH sends only those it changes."""
+
+    name = _text(120, min_length=1)
+    slug = _text(60, min_length=1)
+    address = _text(200, nullable=True)
+    timezone = _text(64, min_length=1)
+    latitude = ma.fields.Float(allow_none=True, validate=ma.validate.Range(min=-90, max=90))
+    longitude = ma.fields.Float(allow_none=True, validate=ma.validate.Range(min=-180, max=180))
+    geofence_radius_m = ma.fields.Integer(
+        strict=True, allow_none=True, validate=ma.validate.Range(min=10, max=20_000)
+    )
+    public_notice = _text(500, nullable=True)
+    rules_text = _text(4000, nullable=True)
+    is_active = ma.fields.Boolean()
+
+
+class MarketCreateSchema(MarketUpdateSchema):
+    organization_id = ma.fields.Integer(strict=True, required=True, validate=ID_RANGE)
+    name = _text(120, required=True, min_length=1)
+    slug = _text(60, required=True, min_length=1)
+
+
+# --- zones -----------------------------------------------------------------------------------
+
+
+class ZoneSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    market_id = ma.fields.Integer(required=True)
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    color = ma.fields.String(required=True, metadata={"example": "#C2410C"})
+    sort_order = ma.fields.Integer(required=True)
+    categories = ma.fields.String(
+        required=True, metadata={"description": "comma-separated category keys"}
+    )
+    goods_note = ma.fields.String(allow_none=True)
+    is_active = ma.fields.Boolean(required=True)
+
+
+class ZonePageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(ZoneSchema), required=True)
+
+
+class ZoneUpdateSchema(ma.Schema):
+    code = _text(8, min_length=1)
+    name = _text(40, min_length=1)
+    color = _text(7, min_length=1)
+    sort_order = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=999))
+    categories = _text(200)
+    goods_note = _text(200, nullable=True)
+    is_active = ma.fields.Boolean()
+
+
+class ZoneCreateSchema(ZoneUpdateSchema):
+    code = _text(8, required=True, min_length=1)
+    name = _text(40, required=True, min_length=1)
+
+
+# --- stalls ----------------------------------------------------------------------------------
+
+
+def _public_base_url() -> str:
+    return current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+
+
+def _qr_url(stall) -> str:
+    return qr.stall_url(_public_base_url(), stall.qr_token)
+
+
+def _qr_png_url(stall) -> str:
+    return url_for("zoning.stall_png", stall_id=stall.id, _external=True)
+
+
+class StallSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    market_id = ma.fields.Integer(required=True)
+    zone_id = ma.fields.Integer(required=True)
+    code = ma.fields.String(required=True, metadata={"example": "A-07"})
+    width_cm = ma.fields.Integer(required=True)
+    depth_cm = ma.fields.Integer(required=True)
+    has_power = ma.fields.Boolean(required=True)
+    grid_row = ma.fields.Integer(required=True)
+    grid_col = ma.fields.Integer(required=True)
+    grid_w = ma.fields.Integer(required=True)
+    grid_h = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True, metadata={"enum": ["active", "disabled"]})
+    disabled_reason = ma.fields.String(allow_none=True)
+    qr_url = ma.fields.Function(
+        _qr_url,
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "uri",
+            "description": "what the stall's QR code encodes: <base>/s/<token>",
+        },
+    )
+    qr_png_url = ma.fields.Function(
+        _qr_png_url,
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "uri",
+            "description": "the printable QR code (PNG) on the cadre pages",
+        },
+    )
+
+
+class StallPageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(StallSchema), required=True)
+
+
+def _grid(low: int, high: int, **kw):
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=low, max=high), **kw)
+
+
+class StallFieldsSchema(ma.Schema):
+    """The fields of services.zoning.STALL_FIELDS, with the service's ranges."""
+
+    code = _text(16, min_length=1)
+    zone_id = ma.fields.Integer(strict=True, validate=ID_RANGE)
+    width_cm = _grid(50, 2000)
+    depth_cm = _grid(50, 2000)
+    has_power = ma.fields.Boolean()
+    grid_row = _grid(0, 199)
+    grid_col = _grid(0, 199)
+    grid_w = _grid(1, 10)
+    grid_h = _grid(1, 10)
+
+
+class StallCreateSchema(StallFieldsSchema):
+    code = _text(16, required=True, min_length=1)
+    zone_id = ma.fields.Integer(strict=True, required=True, validate=ID_RANGE)
+    grid_row = _grid(0, 199, required=True)
+    grid_col = _grid(0, 199, required=True)
+
+
+class StallUpdateSchema(StallFieldsSchema):
+    status = ma.fields.String(validate=ma.validate.OneOf(("active", "disabled")))
+    disabled_reason = _text(100, nullable=True)
+
+    @ma.validates_schema
+    def reason_goes_with_disabled(self, data, **kwargs):
+        if data.get("disabled_reason") and data.get("status") != "disabled":
+            raise ma.ValidationError(
+                str(_l('Send a reason only together with "status": "disabled".')),
+                field_name="disabled_reason",
+            )

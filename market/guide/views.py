@@ -5,7 +5,8 @@ from sqlalchemy import select
 from ..auth.decorators import roles_required
 from ..extensions import db
 from ..models import Market, Role
-from ..services import access, layout, zoning
+from ..services import access, layout, vendor_pass, vendors, zoning
+from ..services.errors import NotFound
 from . import bp
 
 
@@ -30,4 +31,24 @@ def board(market_id: int):
     stalls = zoning.stalls_of(market)
     return render_template(
         "guide/board.html", market=market, map=layout.build(market, market.zones, stalls)
+    )
+
+
+@bp.route("/pass/<string(maxlength=200):token>")
+@roles_required(*Role.STAFF)
+def identify(token: str):
+    """What the guide's phone opens after scanning a vendor pass."""
+    vendor = vendor_pass.vendor_from_pass(token)
+    allowed = access.has_org_role(current_user, vendor.organization_id) or any(
+        g.organization_id == vendor.organization_id and g.role == Role.GUIDE
+        for g in access.grants(current_user)
+    )
+    if not allowed:
+        raise NotFound()
+    return render_template(
+        "guide/identify.html",
+        vendor=vendor,
+        status_label=vendors.status_label,
+        category_label=vendors.category_label,
+        certificate_state=vendors.certificate_state,
     )

@@ -37,6 +37,8 @@ class Conflict(DomainError):
 
 
 class InvalidInput(DomainError):
-    status = 400
+    """Input that parses but breaks a rule (INTERFACE.md: 422)."""
+
+    status = 422
     code = "invalid_input"
     default_message = _l("The input is not valid.")

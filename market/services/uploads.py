@@ -23,7 +23,9 @@ class UploadTooLarge(InvalidInput):
 def read_limited(stream, limit: int = MAX_UPLOAD_BYTES, field: str = "image") -> bytes:
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise UploadTooLarge(_l("The file is larger than %(kb)d KB.", kb=limit // 1024), field=field)
+        raise UploadTooLarge(
+            _l("The file is larger than %(kb)d KB.", kb=limit // 1024), field=field
+        )
     return data
 
 

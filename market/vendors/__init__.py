@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("vendors", __name__, url_prefix="/vendors")
 
-from . import views  # noqa: E402,F401
+from . import review, views  # noqa: E402,F401

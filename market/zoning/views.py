@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from ..auth.decorators import roles_required
 from ..extensions import db
@@ -244,7 +245,7 @@ def zone_edit(zone_id):
 
 
 def _zone_choices(form, market: Market):
-    form.zone_id.choices = [(z.id, f"{z.code} {z.name}") for z in market.zones]
+    form.zone_id.choices = [SelectChoice(z.id, f"{z.code} {z.name}") for z in market.zones]
 
 
 @bp.route(f"/markets/<{ID}:market_id>/stalls/new", methods=["GET", "POST"])

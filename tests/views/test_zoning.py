@@ -136,7 +136,7 @@ def test_stall_form_errors(demo_app, cadre):
 def test_market_form_errors(demo_app, cadre):
     url = "/zoning/orgs/1/markets/new"
     r = post_form(cadre, url, {"name": "新市场", "slug": "has space", "timezone": "Asia/Shanghai"})
-    assert r.status_code == 400 and "小写字母" in r.text and 'value="新市场"' in r.text
+    assert r.status_code == 422 and "小写字母" in r.text and 'value="新市场"' in r.text
     r = post_form(cadre, url, {"name": "新市场", "slug": "jinhui", "timezone": "Asia/Shanghai"})
     assert r.status_code == 409
     r = post_form(
@@ -161,7 +161,7 @@ def test_collection_code_upload(demo_app, cadre):
     fields = {"name": "金汇潮汐市场", "slug": "jinhui", "timezone": "Asia/Shanghai"}
     pdf = b"%PDF-1.4 fake document" + b"0" * 100
     r = post_form(cadre, url, fields, files={"collection_code": (io.BytesIO(pdf), "code.jpg")})
-    assert r.status_code == 400 and "JPEG" in r.text
+    assert r.status_code == 422 and "JPEG" in r.text
     demo_app.config["UPLOAD_MAX_BYTES"] = 100 * 1024  # keeps the test body small
     big = b"\xff\xd8\xff" + b"0" * (200 * 1024)
     r = post_form(cadre, url, fields, files={"collection_code": (io.BytesIO(big), "big.jpg")})

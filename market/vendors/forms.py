@@ -1,0 +1,66 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import PasswordInput
+
+from ..services.vendors import RELIEF_LABELS
+
+REQUIRED = _l("This field is required.")
+
+
+class DetailsForm(FlaskForm):
+    category = SelectField(_l("What do you sell?"), validate_choice=False)
+    goods = StringField(
+        _l("Your goods"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        render_kw={"placeholder": "烧烤、凉面"},
+    )
+    sells_food = BooleanField(_l("I sell food"))
+    health_cert_no = StringField(
+        _l("Health certificate number (健康证)"), validators=[Optional(), Length(max=40)]
+    )
+    health_cert_expires = DateField(
+        _l("Health certificate valid until"),
+        validators=[Optional()],
+        render_kw={"placeholder": "2027-06-30"},
+    )
+    health_cert_photo = FileField(_l("Photo of the health certificate (optional)"))
+    relief_kind = SelectField(
+        _l("Fee relief (optional)"),
+        choices=[SelectChoice("", _l("None"))]
+        + [SelectChoice(k, v) for k, v in RELIEF_LABELS.items()],
+        default="",
+    )
+    relief_note = TextAreaField(
+        _l("About your relief claim"), validators=[Optional(), Length(max=500)]
+    )
+
+
+class RegisterForm(DetailsForm):
+    name = StringField(
+        _l("Your name"),
+        validators=[DataRequired(REQUIRED), Length(max=30)],
+        render_kw={"autocomplete": "name"},
+    )
+    phone = StringField(
+        _l("Mobile number"),
+        validators=[DataRequired(REQUIRED), Length(max=20)],
+        render_kw={"inputmode": "tel", "autocomplete": "tel"},
+    )
+    # Kept after an error: an older vendor should not have to type it twice (page is no-store).
+    password = PasswordField(
+        _l("Choose a password"),
+        validators=[DataRequired(REQUIRED), Length(max=128)],
+        widget=PasswordInput(hide_value=False),
+        render_kw={"autocomplete": "new-password"},
+    )
+    agree = BooleanField(_l("I have read and agree to the market rules"))
+
+
+class DecisionForm(FlaskForm):
+    reason = StringField(
+        _l("Reason (shown to the vendor)"), validators=[Optional(), Length(max=200)]
+    )

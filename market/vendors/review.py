@@ -1,0 +1,152 @@
+"""The cadre's side: the approval queue, the vendor list and a vendor's page."""
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..auth.decorators import roles_required
+from ..extensions import db
+from ..models import Role, Vendor, VendorStatus
+from ..services import access, uploads
+from ..services import vendors as vendor_service
+from ..services.errors import DomainError, NotFound
+from . import bp
+from .forms import DecisionForm
+from .views import certs_dir
+
+ID = "int(max=2147483647)"
+manager_only = roles_required(*Role.MANAGERS)
+PER_PAGE = 30
+
+
+def vendor_for_manager(vendor_id: int) -> Vendor:
+    vendor = db.session.get(Vendor, vendor_id)
+    if vendor is None or not access.has_org_role(current_user, vendor.organization_id):
+        raise NotFound()
+    return vendor
+
+
+def _labels() -> dict:
+    return {
+        "category_label": vendor_service.category_label,
+        "status_label": vendor_service.status_label,
+        "relief_labels": vendor_service.RELIEF_LABELS,
+        "certificate_state": vendor_service.certificate_state,
+        "history_label": vendor_service.history_label,
+    }
+
+
+@bp.route("/queue")
+@manager_only
+def queue():
+    """Everything waiting for a cadre: new vendors, renewed certificates, relief claims."""
+    org_ids = access.managed_organization_ids(current_user)
+    pending, _total = vendor_service.search(org_ids, status=VendorStatus.PENDING, per_page=200)
+    waiting = vendor_service.awaiting_review(org_ids)
+    return render_template(
+        "vendors/queue.html", pending=pending, waiting=waiting, form=DecisionForm(), **_labels()
+    )
+
+
+@bp.route("/list")
+@manager_only
+def listing():
+    org_ids = access.managed_organization_ids(current_user)
+    status = request.args.get("status") or None
+    if status not in (None, *VendorStatus.ALL):
+        abort(400)
+    page = max(request.args.get("page", 1, type=int), 1)
+    items, total = vendor_service.search(
+        org_ids,
+        q=request.args.get("q"),
+        status=status,
+        category=request.args.get("category") or None,
+        page=page,
+        per_page=PER_PAGE,
+    )
+    return render_template(
+        "vendors/list.html",
+        vendors=items,
+        total=total,
+        page=page,
+        pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
+        statuses=VendorStatus.ALL,
+        categories=vendor_service.CATEGORY_LABELS,
+        **_labels(),
+    )
+
+
+@bp.route(f"/<{ID}:vendor_id>")
+@manager_only
+def detail(vendor_id):
+    vendor = vendor_for_manager(vendor_id)
+    return render_template(
+        "vendors/detail.html",
+        vendor=vendor,
+        history=vendor_service.history(vendor),
+        form=DecisionForm(),
+        **_labels(),
+    )
+
+
+def _act(vendor_id: int, run) -> tuple:
+    vendor = vendor_for_manager(vendor_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        run(vendor, form.reason.data, current_user._get_current_object())
+    except DomainError as e:
+        db.session.rollback()
+        flash(str(e.message), "error")
+        return redirect(url_for(".detail", vendor_id=vendor.id)), 303
+    db.session.commit()
+    flash(_("Done."), "success")
+    return redirect(request.form.get("back") or url_for(".detail", vendor_id=vendor.id)), 303
+
+
+@bp.route(f"/<{ID}:vendor_id>/<any(approve, reject, suspend, reinstate):action>", methods=["POST"])
+@manager_only
+def decide(vendor_id, action):
+    return _act(
+        vendor_id,
+        lambda v, reason, actor: vendor_service.decide(
+            v, action, actor=actor, reason=reason, ip=request.remote_addr
+        ),
+    )
+
+
+@bp.route(f"/<{ID}:vendor_id>/certificate/<any(accept, decline):answer>", methods=["POST"])
+@manager_only
+def certificate(vendor_id, answer):
+    return _act(
+        vendor_id,
+        lambda v, reason, actor: vendor_service.decide_certificate(
+            v, answer == "accept", actor=actor, reason=reason, ip=request.remote_addr
+        ),
+    )
+
+
+@bp.route(f"/<{ID}:vendor_id>/relief/<any(confirm, decline):answer>", methods=["POST"])
+@manager_only
+def relief(vendor_id, answer):
+    return _act(
+        vendor_id,
+        lambda v, reason, actor: vendor_service.decide_relief(
+            v, answer == "confirm", actor=actor, reason=reason, ip=request.remote_addr
+        ),
+    )
+
+
+@bp.route(f"/<{ID}:vendor_id>/certificate-photo")
+@manager_only
+def certificate_photo(vendor_id):
+    """Only cadres of the vendor's organization ever see the photo."""
+    vendor = vendor_for_manager(vendor_id)
+    name = vendor.pending_cert_photo if request.args.get("pending") else vendor.health_cert_photo
+    path = uploads.stored_path(certs_dir(), name)
+    if path is None:
+        abort(404)
+    response = send_file(path, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
