@@ -239,3 +239,75 @@ class StallUpdateSchema(StallFieldsSchema):
                 str(_l('Send a reason only together with "status": "disabled".')),
                 field_name="disabled_reason",
             )
+
+
+# --- vendors ---------------------------------------------------------------------------------
+
+PHONE = ma.validate.Length(min=1, max=20)  # the service explains what a valid number is
+
+
+class VendorSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    organization_id = ma.fields.Integer(required=True)
+    market_id = ma.fields.Integer(allow_none=True)
+    name = ma.fields.String(required=True)
+    phone = ma.fields.String(required=True, metadata={"description": "masked: 139****0001"})
+    status = ma.fields.String(required=True)
+    status_reason = ma.fields.String(allow_none=True)
+    category = ma.fields.String(required=True)
+    goods = ma.fields.String(required=True)
+    sells_food = ma.fields.Boolean(required=True)
+    health_cert_expires = ma.fields.Date(allow_none=True)
+    certificate_state = ma.fields.String(
+        allow_none=True, metadata={"description": "expired, expiring (7 days) or null"}
+    )
+    certificate_change_pending = ma.fields.Boolean(required=True)
+    relief_kind = ma.fields.String(allow_none=True)
+    relief_status = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+class VendorPageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(VendorSchema), required=True)
+
+
+class VendorListArgsSchema(PageArgsSchema):
+    q = ma.fields.String(validate=ma.validate.Length(max=30))
+    status = ma.fields.String(
+        validate=ma.validate.OneOf(("pending", "approved", "rejected", "suspended"))
+    )
+    category = ma.fields.String(validate=ma.validate.Length(max=40))
+
+
+class VendorRegistrationSchema(ma.Schema):
+    """Give stall_token (from the poster) or market_slug."""
+
+    stall_token = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+    market_slug = ma.fields.String(validate=ma.validate.Length(min=1, max=60))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=30))
+    phone = ma.fields.String(required=True, validate=PHONE)
+    password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(min=1, max=128)
+    )
+    category = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    goods = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    sells_food = ma.fields.Boolean(load_default=False)
+    health_cert_no = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=40))
+    health_cert_expires = ma.fields.Date(allow_none=True)
+    relief_kind = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=24))
+    relief_note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
+    agree_to_rules = ma.fields.Boolean(required=True)
+
+    @ma.validates_schema
+    def _where(self, data, **kwargs):
+        if not (data.get("stall_token") or data.get("market_slug")):
+            raise ma.ValidationError("Give stall_token or market_slug.", "market_slug")
+
+
+class RegistrationResultSchema(ma.Schema):
+    vendor = ma.fields.Nested(VendorSchema, required=True)
+    token = ma.fields.Nested(TokenSchema, required=True)
+
+
+class DecisionSchema(ma.Schema):
+    reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
