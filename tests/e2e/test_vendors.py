@@ -1,0 +1,98 @@
+"""A new vendor registers from a stall poster on a phone; the cadre approves on a phone; the
+vendor's pass identifies them to a guide."""
+
+import io
+import json
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+import zxingcpp
+from PIL import Image
+
+from tests.e2e.conftest import PHONE, shot
+from tests.e2e.test_foundation import assert_fits_phone, login
+
+
+def api(server, path, token=None, payload=None):
+    request = urllib.request.Request(
+        server + path,
+        data=json.dumps(payload).encode() if payload is not None else None,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310  loopback only
+        return json.loads(r.read())
+
+
+def stall_url(server, code):
+    token = api(
+        server, "/api/v1/auth/token", payload={"phone": "13800000001", "password": "demo1234"}
+    )
+    stalls = api(server, "/api/v1/markets/1/stalls?per_page=100", token["access_token"])
+    return next(s["qr_url"] for s in stalls["items"] if s["code"] == code)
+
+
+def test_register_approve_and_identify(browser, server):
+    vendor_ctx = browser.new_context(**PHONE)
+    vendor = vendor_ctx.new_page()
+    vendor.goto(stall_url(server, "B-05"))
+    assert vendor.locator("h1").inner_text() == "B-05"
+    vendor.get_by_role("link", name="新摊主？在这里注册").click()
+    vendor.get_by_label("姓名").fill("周阿姨")
+    vendor.get_by_label("手机号").fill("13655550001")
+    vendor.get_by_label("设置密码").fill("mango-2026")
+    vendor.get_by_label("经营类别").select_option(label="农户自产")
+    vendor.get_by_label("卖什么").fill("自家种的芒果")
+    shot(vendor, "vendor-register")
+    assert_fits_phone(vendor)
+    vendor.get_by_label("我已阅读并同意市场规则").check()
+    vendor.get_by_role("button", name="注册").click()
+    vendor.wait_for_url(f"{server}/vendors/home*")
+    assert "等待社区审核" in vendor.content()
+    shot(vendor, "vendor-pending")
+
+    cadre_ctx = browser.new_context(**PHONE)
+    cadre = cadre_ctx.new_page()
+    login(cadre, server, "13800000001")
+    cadre.goto(f"{server}/vendors/queue")
+    card = cadre.locator("article", has_text="周阿姨")
+    assert "136****0001" in card.inner_text()
+    shot(cadre, "cadre-queue")
+    card.get_by_role("button", name="通过", exact=True).click()
+    assert "已完成" in cadre.content()
+
+    vendor.reload()
+    assert "已通过审核" in vendor.content()
+    shot(vendor, "vendor-approved")
+    image = Image.open(io.BytesIO(vendor.locator(".pass-qr").screenshot()))
+    decoded = zxingcpp.read_barcodes(image)
+    assert len(decoded) == 1 and "/guide/pass/" in decoded[0].text
+
+    guide_ctx = browser.new_context(**PHONE)
+    guide = guide_ctx.new_page()
+    login(guide, server, "13800000002")
+    guide.goto(decoded[0].text)
+    assert guide.locator("h1").inner_text() == "周阿姨"
+    assert "136****0001" in guide.content()
+    for ctx in (vendor_ctx, cadre_ctx, guide_ctx):
+        ctx.close()
+
+
+def test_expired_certificate_is_refused_with_the_form_kept(phone, server):
+    phone.goto(f"{server}/vendors/register?market=jinhui&lang=en")
+    phone.get_by_label("Your name").fill("Old Chen")
+    phone.get_by_label("Mobile number").fill("13655550002")
+    phone.get_by_label("Choose a password").fill("mango-2026")
+    phone.get_by_label("What do you sell?").select_option(label="Cooked food")
+    phone.get_by_label("Your goods").fill("noodles")
+    phone.get_by_label("I sell food").check()
+    phone.get_by_label("Health certificate number (健康证)").fill("CERT-2020-1")
+    past = (datetime.now(UTC).date() - timedelta(days=3)).isoformat()
+    phone.locator("#health_cert_expires").fill(past)
+    phone.get_by_label("I have read and agree to the market rules").check()
+    phone.get_by_role("button", name="Register").click()
+    assert "has expired" in phone.locator("#health_cert_expires-error").inner_text()
+    assert phone.get_by_label("Your goods").input_value() == "noodles"
+    shot(phone, "vendor-register-error-en")
