@@ -27,6 +27,7 @@ def qr_svg(data: str, label: str = "") -> str:
     image = _code(data, image_factory=qrcode.image.svg.SvgPathImage).make_image()
     svg = image.to_string(encoding="unicode")
     svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', "<svg", svg)
+    svg = svg.replace(' id="qr-path"', "")  # many codes on one page: ids must stay unique
     attrs = ' class="qr" role="img" shape-rendering="crispEdges"'
     if label:
         attrs += f' aria-label="{_escape(label)}"'

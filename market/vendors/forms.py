@@ -22,11 +22,7 @@ class DetailsForm(FlaskForm):
     health_cert_no = StringField(
         _l("Health certificate number (健康证)"), validators=[Optional(), Length(max=40)]
     )
-    health_cert_expires = DateField(
-        _l("Health certificate valid until"),
-        validators=[Optional()],
-        render_kw={"placeholder": "2027-06-30"},
-    )
+    health_cert_expires = DateField(_l("Health certificate valid until"), validators=[Optional()])
     health_cert_photo = FileField(_l("Photo of the health certificate (optional)"))
     relief_kind = SelectField(
         _l("Fee relief (optional)"),
