@@ -41,12 +41,8 @@ class MarketForm(FlaskForm):
 class ZoneForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(REQUIRED), Length(max=8)])
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=40)])
-    color = StringField(
-        _l("Colour on the map"),
-        default="#2E7D32",
-        validators=[DataRequired(REQUIRED)],
-        render_kw={"type": "color"},
-    )
+    # No "required": a colour input always has a value; the service checks its format.
+    color = StringField(_l("Colour on the map"), default="#2E7D32", render_kw={"type": "color"})
     sort_order = IntegerField(_l("Order"), default=0, validators=[NumberRange(0, 999)])
     categories = StringField(
         _l("Categories sold here (comma separated)"), validators=[Optional(), Length(max=200)]
