@@ -67,12 +67,20 @@ class Defaults:
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh_CN", "en")
-    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    # Large enough that an oversized photo reaches the form (which explains and keeps the rest);
+    # UPLOAD_MAX_BYTES is the real limit per image.
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     UPLOAD_MAX_BYTES = 5 * 1024 * 1024
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STRATEGY = "fixed-window"
     LOGIN_RATE_LIMIT = "5 per minute"
     API_TOKEN_TTL = 12 * 60 * 60
+    # The scheduler (market/scheduler.py): a SQLite lease outlives one missed tick, so a live
+    # holder keeps it and a dead one is replaced within two ticks; the PostgreSQL advisory
+    # lock key is any constant shared by every process of one deployment.
+    SCHEDULER_LEASE_SECONDS = 90
+    SCHEDULER_LOCK_KEY = 0x7469_6465_0001
+    SCHEDULER_MISFIRE_GRACE_SECONDS = 50
     # flask-smorest
     API_TITLE = "Tidal market API"
     API_VERSION = "v1"

@@ -255,3 +255,26 @@ def test_changing_certificate_goes_back_for_approval(demo_app, client, auth):
     assert r.status_code == 302
     home = client.get("/vendors/home")
     assert "已通过审核" in home.text and "等待社区办公室审核" in home.text
+
+
+def test_a_20_mb_photo_is_refused_with_the_form_kept(demo_app, client):
+    """Sent as a browser would: one multipart body, the photo far over the limit."""
+    url = "/vendors/register?market=jinhui"
+    token = csrf_from(client.get(url).text)
+    boundary = "----market-test-boundary"
+    parts = []
+    for key, value in {**form(), "csrf_token": token}.items():
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'
+        parts.append(f"{head}{value}\r\n".encode())
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="health_cert_photo"; '
+        f'filename="big.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+        + b"\xff\xd8\xff"
+        + b"\0" * (20 * 1024 * 1024)
+        + b"\r\n"
+    )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    r = client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert r.status_code == 413
+    assert "文件超过" in r.text and 'value="赵大妈"' in r.text
+    assert vendors_count(demo_app) == 3
