@@ -34,6 +34,7 @@ def running_server(database_url: str | None = None, workers: int = 4):
             "WEB_CONCURRENCY": str(workers),
             "SCHEDULER": "off",
             "LOG_JSON": "0",
+            "REDIS_URL": "",
         }
         flask = [sys.executable, "-m", "flask", "--app", "app"]
         for args in (["db", "upgrade"], ["market", "demo"]):

@@ -1,7 +1,9 @@
-"""Putting a service's DomainError next to the form field it concerns."""
+"""Forms and services meeting: one submitted form is one service call and one transaction."""
 
+from flask import redirect, render_template
 from flask_wtf import FlaskForm
 
+from .extensions import db
 from .services.errors import DomainError
 
 
@@ -14,3 +16,25 @@ def attach_error(form: FlaskForm, error: DomainError, field_map: dict | None = N
     else:
         form.form_errors.append(str(error.message))
     return error.status
+
+
+def submit(form: FlaskForm, action, template: str, field_map: dict | None = None, **context):
+    """On a valid POST run `action` (which returns where to go next), commit and redirect;
+    otherwise, or when a rule says no, show the form again with its errors and a 4xx."""
+    status = 200
+    if form.validate_on_submit():
+        try:
+            target = action()
+        except DomainError as e:
+            db.session.rollback()
+            status = attach_error(form, e, field_map)
+        else:
+            db.session.commit()
+            return redirect(target)
+    elif form.is_submitted():
+        status = 400
+    return render_template(template, form=form, **context), status
+
+
+def form_values(form: FlaskForm, names) -> dict:
+    return {n: getattr(form, n).data for n in names if hasattr(form, n)}

@@ -95,16 +95,20 @@ def _make_app(request, tmp_path, demo: bool):
     return app
 
 
-@pytest.fixture(params=BACKENDS)
-def app(request, tmp_path):
-    """An app on an empty, migrated database."""
-    app = _make_app(request, tmp_path, demo=False)
-    yield app
+def _clean_up(app) -> None:
     if app.config["BACKEND"] == "postgresql":
         truncate_all(app)
     else:
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request, tmp_path):
+    """An app on an empty, migrated database."""
+    app = _make_app(request, tmp_path, demo=False)
+    yield app
+    _clean_up(app)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -112,11 +116,7 @@ def demo_app(request, tmp_path):
     """An app on a migrated database holding the demo data of INTERFACE.md."""
     app = _make_app(request, tmp_path, demo=True)
     yield app
-    if app.config["BACKEND"] == "postgresql":
-        truncate_all(app)
-    else:
-        with app.app_context():
-            db.engine.dispose()
+    _clean_up(app)
 
 
 @pytest.fixture

@@ -5,9 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter
-from ..formtools import attach_error
+from ..formtools import submit
 from ..services import accounts, audit
-from ..services.errors import DomainError
 from . import bp
 from .forms import ChangePasswordForm, LoginForm
 
@@ -62,19 +61,12 @@ def logout():
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    status = 200
     user = current_user._get_current_object()
-    if form.validate_on_submit():
-        try:
-            accounts.change_password(user, form.current.data, form.new.data, ip=request.remote_addr)
-        except DomainError as e:
-            db.session.rollback()
-            status = attach_error(form, e, {"password": "new"})
-        else:
-            db.session.commit()
-            login_user(user)  # the session's user id carries the new token version
-            flash(_("Your password has been changed. Other devices are logged out."), "success")
-            return redirect(url_for("main.index"))
-    elif form.is_submitted():
-        status = 400
-    return render_template("auth/password.html", form=form), status
+
+    def action():
+        accounts.change_password(user, form.current.data, form.new.data, ip=request.remote_addr)
+        login_user(user)  # the session's user id carries the new token version
+        flash(_("Your password has been changed. Other devices are logged out."), "success")
+        return url_for("main.index")
+
+    return submit(form, action, "auth/password.html", {"password": "new"})

@@ -2,14 +2,14 @@
 
 from pathlib import Path
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db, limiter
-from ..formtools import attach_error
+from ..formtools import submit
 from ..models import Market
 from ..services import access, qr, uploads, vendor_pass, zoning
 from ..services import vendors as vendor_service
@@ -79,34 +79,30 @@ def register():
         return render_template("vendors/choose_market.html", markets=markets.all())
     form = RegisterForm()
     _fill_choices(form, market)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            vendor = vendor_service.register(
-                market,
-                name=form.name.data,
-                phone=form.phone.data,
-                password=form.password.data,
-                details=_details(form),
-                agreed_to_rules=form.agree.data,
-                ip=request.remote_addr,
-            )
-            # Stored last: nothing is written to disk if the registration itself fails.
-            if photo := _store_photo(form):
-                vendor.health_cert_photo = photo
-        except DomainError as e:
-            db.session.rollback()
-            status = attach_error(form, e, FIELD_MAP)
-        else:
-            db.session.commit()
-            login_user(vendor.user)
-            flash(_("Registered. The community office will check your details soon."), "success")
-            back = request.args.get("stall")
-            return redirect(url_for(".home", stall=back) if back else url_for(".home"))
-    elif form.is_submitted():
-        status = 400
-    page = render_template("vendors/register.html", form=form, market=market)
-    return page, status, {"Cache-Control": "no-store"}
+
+    def action():
+        vendor = vendor_service.register(
+            market,
+            name=form.name.data,
+            phone=form.phone.data,
+            password=form.password.data,
+            details=_details(form),
+            agreed_to_rules=form.agree.data,
+            ip=request.remote_addr,
+        )
+        # Stored last: nothing is written to disk if the registration itself fails.
+        if photo := _store_photo(form):
+            vendor.health_cert_photo = photo
+        login_user(vendor.user)
+        flash(_("Registered. The community office will check your details soon."), "success")
+        back = request.args.get("stall")
+        return url_for(".home", stall=back) if back else url_for(".home")
+
+    response = make_response(
+        submit(form, action, "vendors/register.html", FIELD_MAP, market=market)
+    )
+    response.headers["Cache-Control"] = "no-store"  # the page may echo the password back
+    return response
 
 
 @bp.route("/home")
@@ -147,30 +143,23 @@ def edit_details():
     if request.method == "GET":
         form.relief_kind.data = vendor.relief_kind or ""
     _fill_choices(form, vendor.market)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            waiting = vendor_service.update_details(
-                vendor,
-                _details(form),
-                actor=current_user._get_current_object(),
-                ip=request.remote_addr,
-            )
-            if photo := _store_photo(form):
-                if waiting:
-                    vendor.pending_cert_photo = photo
-                else:
-                    vendor.health_cert_photo = photo
-        except DomainError as e:
-            db.session.rollback()
-            status = attach_error(form, e, FIELD_MAP)
-        else:
-            db.session.commit()
+
+    def action():
+        waiting = vendor_service.update_details(
+            vendor,
+            _details(form),
+            actor=current_user._get_current_object(),
+            ip=request.remote_addr,
+        )
+        if photo := _store_photo(form):
             if waiting:
-                flash(_("Saved. Your new certificate waits for the community office."), "info")
+                vendor.pending_cert_photo = photo
             else:
-                flash(_("Saved."), "success")
-            return redirect(url_for(".home"))
-    elif form.is_submitted():
-        status = 400
-    return render_template("vendors/details.html", form=form, vendor=vendor), status
+                vendor.health_cert_photo = photo
+        if waiting:
+            flash(_("Saved. Your new certificate waits for the community office."), "info")
+        else:
+            flash(_("Saved."), "success")
+        return url_for(".home")
+
+    return submit(form, action, "vendors/details.html", FIELD_MAP, vendor=vendor)

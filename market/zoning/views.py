@@ -22,10 +22,9 @@ from wtforms.fields.choices import SelectChoice
 
 from ..auth.decorators import roles_required
 from ..extensions import db
-from ..formtools import attach_error
+from ..formtools import form_values, submit
 from ..models import Market, Organization, Role
 from ..services import access, layout, qr, uploads, zoning
-from ..services.errors import DomainError
 from . import bp
 from .forms import BulkStallForm, ConfirmForm, DisableForm, MarketForm, StallForm, ZoneForm
 
@@ -54,27 +53,6 @@ def public_base_url() -> str:
     return current_app.config.get("PUBLIC_BASE_URL") or request.host_url
 
 
-def _form_values(form, names) -> dict:
-    return {n: getattr(form, n).data for n in names if hasattr(form, n)}
-
-
-def _save(form, template: str, status_ok_redirect, action, field_map=None, **context):
-    """Run a service call for a submitted form: commit and redirect, or show the errors."""
-    status = 200
-    if form.validate_on_submit():
-        try:
-            action()
-        except DomainError as e:
-            db.session.rollback()
-            status = attach_error(form, e, field_map)
-        else:
-            db.session.commit()
-            return redirect(status_ok_redirect())
-    elif form.is_submitted():
-        status = 400
-    return render_template(template, form=form, **context), status
-
-
 # --- markets ---------------------------------------------------------------------------------
 
 
@@ -93,25 +71,17 @@ def index():
 def market_new(org_id):
     org = access.organization_for_manager(current_user, org_id)
     form = MarketForm()
-    created = {}
 
     def action():
         market = zoning.save_market(
-            org, _form_values(form, zoning.MARKET_FIELDS), actor=_user(), ip=_ip()
+            org, form_values(form, zoning.MARKET_FIELDS), actor=_user(), ip=_ip()
         )
         _store_collection_code(form, market)
         db.session.flush()
-        created["id"] = market.id
         flash(_("Market created. Now add its zones."), "success")
+        return url_for(".market", market_id=market.id)
 
-    return _save(
-        form,
-        "zoning/market_form.html",
-        lambda: url_for(".market", market_id=created["id"]),
-        action,
-        organization=org,
-        market=None,
-    )
+    return submit(form, action, "zoning/market_form.html", organization=org, market=None)
 
 
 @bp.route(f"/markets/<{ID}:market_id>/edit", methods=["GET", "POST"])
@@ -123,21 +93,17 @@ def market_edit(market_id):
     def action():
         zoning.save_market(
             market.organization,
-            _form_values(form, zoning.MARKET_FIELDS),
+            form_values(form, zoning.MARKET_FIELDS),
             market,
             actor=_user(),
             ip=_ip(),
         )
         _store_collection_code(form, market)
         flash(_("Saved."), "success")
+        return url_for(".market", market_id=market.id)
 
-    return _save(
-        form,
-        "zoning/market_form.html",
-        lambda: url_for(".market", market_id=market.id),
-        action,
-        organization=market.organization,
-        market=market,
+    return submit(
+        form, action, "zoning/market_form.html", organization=market.organization, market=market
     )
 
 
@@ -206,17 +172,11 @@ def zone_new(market_id):
     form = ZoneForm()
 
     def action():
-        zoning.save_zone(market, _form_values(form, zoning.ZONE_FIELDS), actor=_user(), ip=_ip())
+        zoning.save_zone(market, form_values(form, zoning.ZONE_FIELDS), actor=_user(), ip=_ip())
         flash(_("Zone added."), "success")
+        return url_for(".market", market_id=market.id)
 
-    return _save(
-        form,
-        "zoning/zone_form.html",
-        lambda: url_for(".market", market_id=market.id),
-        action,
-        market=market,
-        zone=None,
-    )
+    return submit(form, action, "zoning/zone_form.html", market=market, zone=None)
 
 
 @bp.route(f"/zones/<{ID}:zone_id>/edit", methods=["GET", "POST"])
@@ -227,18 +187,12 @@ def zone_edit(zone_id):
 
     def action():
         zoning.save_zone(
-            zone.market, _form_values(form, zoning.ZONE_FIELDS), zone, actor=_user(), ip=_ip()
+            zone.market, form_values(form, zoning.ZONE_FIELDS), zone, actor=_user(), ip=_ip()
         )
         flash(_("Saved."), "success")
+        return url_for(".market", market_id=zone.market_id)
 
-    return _save(
-        form,
-        "zoning/zone_form.html",
-        lambda: url_for(".market", market_id=zone.market_id),
-        action,
-        market=zone.market,
-        zone=zone,
-    )
+    return submit(form, action, "zoning/zone_form.html", market=zone.market, zone=zone)
 
 
 # --- stalls ----------------------------------------------------------------------------------
@@ -257,18 +211,12 @@ def stall_new(market_id):
 
     def action():
         stall = zoning.save_stall(
-            market, _form_values(form, zoning.STALL_FIELDS), actor=_user(), ip=_ip()
+            market, form_values(form, zoning.STALL_FIELDS), actor=_user(), ip=_ip()
         )
         flash(_("Stall %(code)s added.", code=stall.code), "success")
+        return url_for(".market", market_id=market.id)
 
-    return _save(
-        form,
-        "zoning/stall_form.html",
-        lambda: url_for(".market", market_id=market.id),
-        action,
-        market=market,
-        stall=None,
-    )
+    return submit(form, action, "zoning/stall_form.html", market=market, stall=None)
 
 
 @bp.route(f"/markets/<{ID}:market_id>/stalls/bulk", methods=["GET", "POST"])
@@ -293,15 +241,9 @@ def stall_bulk(market_id):
             ip=_ip(),
         )
         flash(_("%(n)d stalls added.", n=len(stalls)), "success")
+        return url_for(".market", market_id=market.id)
 
-    return _save(
-        form,
-        "zoning/bulk_form.html",
-        lambda: url_for(".market", market_id=market.id),
-        action,
-        {"grid_row": "start_row"},
-        market=market,
-    )
+    return submit(form, action, "zoning/bulk_form.html", {"grid_row": "start_row"}, market=market)
 
 
 def _stall_context(stall, disable_form=None) -> dict:
@@ -323,17 +265,12 @@ def stall_edit(stall_id):
 
     def action():
         zoning.save_stall(
-            stall.market, _form_values(form, zoning.STALL_FIELDS), stall, actor=_user(), ip=_ip()
+            stall.market, form_values(form, zoning.STALL_FIELDS), stall, actor=_user(), ip=_ip()
         )
         flash(_("Saved."), "success")
+        return url_for(".market", market_id=stall.market_id)
 
-    return _save(
-        form,
-        "zoning/stall_form.html",
-        lambda: url_for(".market", market_id=stall.market_id),
-        action,
-        **_stall_context(stall),
-    )
+    return submit(form, action, "zoning/stall_form.html", **_stall_context(stall))
 
 
 @bp.route(f"/stalls/<{ID}:stall_id>/disable", methods=["POST"])

@@ -5,16 +5,12 @@ missing browser fails instead of skipping."""
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.server import running_server
+
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -57,61 +53,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(marker)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc, seconds=30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:  # noqa: S310
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not become healthy")
-
-
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """The app under gunicorn on a free loopback port; yields its base URL."""
-    instance = tmp_path_factory.mktemp("e2e-instance")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{instance / 'market.db'}",
-        "SECRET_KEY": "e2e-secret",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "SCHEDULER": "off",
-        "MARKET_INSTANCE_PATH": str(instance),
-        "WEB_CONCURRENCY": "2",
-    }
-    env.pop("REDIS_URL", None)
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([*flask, "market", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
-    log = (instance / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+def server():
+    """The app under gunicorn (2 workers) on a free loopback port and a fresh SQLite database
+    holding the demo data; yields its base URL."""
+    with running_server(workers=2) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture(scope="session")
