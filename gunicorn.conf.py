@@ -12,3 +12,18 @@ accesslog = None  # the app logs each request itself, as JSON with a request id
 errorlog = "-"
 # gunicorn 27 opens a control socket under ~/.gunicorn by default; not wanted here.
 control_socket_disable = True
+
+
+# The one scheduler runs in the master, started once before the workers are forked; workers
+# never start one (README, "Scheduler"). SCHEDULER=off leaves it out (a dedicated
+# `flask --app app market scheduler` process, or another host, runs it instead).
+def when_ready(server):
+    from market.scheduler import start_in_master
+
+    start_in_master()
+
+
+def on_exit(server):
+    from market.scheduler import stop_in_master
+
+    stop_in_master()

@@ -46,9 +46,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     weblog.init_app(app)
 
-    from . import cli
+    from . import cli, scheduler
 
     cli.init_app(app)
+    scheduler.init_app(app)  # attached, not started: see market/scheduler.py
     return app
 
 
@@ -102,10 +103,12 @@ def _register_blueprints(app: Flask) -> None:
     from .checkin import bp as checkin_bp
     from .guide import bp as guide_bp
     from .main import bp as main_bp
+    from .sessions import bp as sessions_bp
     from .vendors import bp as vendors_bp
     from .zoning import bp as zoning_bp
 
     for bp in (main_bp, auth_bp, admin_bp, zoning_bp, guide_bp, vendors_bp, checkin_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(sessions_bp)
     api.init_app(app)
     csrf.exempt(api.bp)

@@ -1,6 +1,7 @@
-"""`flask market …` commands: demo data and accounts."""
+"""`flask market …` commands: demo data, accounts, the scheduler and its tick."""
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -57,6 +58,37 @@ def create_user_command(phone, name, role, org_name, market_slug, password):
         db.session.rollback()
         raise click.ClickException(str(e.message)) from None
     click.echo(f"user {user.phone} is {role} of {org.name}")
+
+
+@market_cli.command("tick")
+@click.option("--now", "now_text", help="ISO-8601 instant, e.g. 2026-11-23T18:05+08:00.")
+@click.option("--tz", "tz_name", help="Zone of a --now without offset [MARKET_TIMEZONE].")
+def tick_command(now_text, tz_name):
+    """One scheduler pass at that instant (default: now): generate sessions ahead, open and
+    close what the clock says. Idempotent: running it again changes nothing."""
+    from .services import clock, sessions
+
+    zone = tz_name or current_app.config["MARKET_TIMEZONE"]
+    try:
+        now = clock.parse_instant(now_text or clock.now().isoformat(), zone)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--now / --tz") from None
+    report = sessions.reconcile(now)
+    db.session.commit()
+    click.echo("\n".join(report.lines()))
+    if report.errors:
+        raise SystemExit(1)
+
+
+@market_cli.command("scheduler")
+def scheduler_command():
+    """Run the scheduler in this process until stopped (gunicorn's master runs one already;
+    use this where the web servers run with SCHEDULER=off)."""
+    from .scheduler import run_forever
+
+    if not current_app.config["SCHEDULER"]:
+        raise click.ClickException("SCHEDULER=off: this process may not run the scheduler")
+    run_forever(current_app._get_current_object())
 
 
 def init_app(app):

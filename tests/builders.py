@@ -127,3 +127,59 @@ def session(mkt=None, **kw):
     db.session.add(s)
     db.session.flush()
     return s
+
+
+# --- a session's trade (sessions issue) ------------------------------------------------------
+
+
+def checkin(sess, stall_=None, vendor_=None, **kw):
+    """An active check-in of a vendor on a stall of the session's market."""
+    from market.models import CheckIn
+
+    stall_ = stall_ or stall(zone(sess.market))
+    vendor_ = vendor_ or vendor(sess.market.organization)
+    c = CheckIn(
+        market_id=sess.market_id,
+        session_id=sess.id,
+        stall_id=stall_.id,
+        vendor_id=vendor_.id,
+        arrived_at=kw.pop("arrived_at", sess.starts_at),
+        **kw,
+    )
+    db.session.add(c)
+    db.session.flush()
+    return c
+
+
+def charge(checkin_, base_fen=1000, relief_fen=0, extras_fen=0):
+    from market.models import Charge
+
+    c = Charge(
+        checkin_id=checkin_.id,
+        base_fen=base_fen,
+        relief_fen=relief_fen,
+        extras_fen=extras_fen,
+        amount_fen=base_fen + extras_fen - relief_fen,
+    )
+    db.session.add(c)
+    db.session.flush()
+    return c
+
+
+def payment(charge_, amount_fen, method="cash", confirmed=True, by=None, **kw):
+    from market.models import Payment
+
+    by = by or user()
+    p = Payment(
+        charge_id=charge_.id,
+        method=method,
+        amount_fen=amount_fen,
+        status="confirmed" if confirmed else "pending",
+        recorded_by_id=by.id,
+        confirmed_by_id=by.id if confirmed else None,
+        confirmed_at=utcnow() if confirmed else None,
+        **kw,
+    )
+    db.session.add(p)
+    db.session.flush()
+    return p

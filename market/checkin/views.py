@@ -1,6 +1,8 @@
 from flask import render_template
 
-from ..services import zoning
+from ..services import sessions, zoning
+from ..services.clock import now
+from ..services.errors import DomainError
 from . import bp
 
 
@@ -8,4 +10,10 @@ from . import bp
 def scan(token: str):
     """The page behind every stall poster: open to everyone, no login needed to read it."""
     stall = zoning.stall_for_token(token)
-    return render_template("checkin/scan.html", stall=stall, zone=stall.zone, market=stall.market)
+    try:
+        status = sessions.market_status(stall.market, now())
+    except DomainError:  # a market with a broken timezone: the stall page still shows
+        status = None
+    return render_template(
+        "checkin/scan.html", stall=stall, zone=stall.zone, market=stall.market, status=status
+    )

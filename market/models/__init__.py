@@ -4,7 +4,14 @@ from .audit import AuditEvent
 from .ledger import ACCOUNT_KINDS, LedgerAccount, LedgerEntry, LedgerLine
 from .org import Organization, Role, RoleGrant
 from .places import Market, RetiredStallToken, Stall, StallStatus, Zone, new_stall_token
-from .sessions import SESSION_KINDS, MarketSession, SessionState, SessionTemplate
+from .sessions import (
+    SESSION_KINDS,
+    MarketClosure,
+    MarketSession,
+    SchedulerLease,
+    SessionState,
+    SessionTemplate,
+)
 from .trading import (
     Charge,
     CheckIn,
@@ -28,6 +35,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerLine",
     "Market",
+    "MarketClosure",
     "MarketSession",
     "Organization",
     "Payment",
@@ -37,6 +45,7 @@ __all__ = [
     "RetiredStallToken",
     "Role",
     "RoleGrant",
+    "SchedulerLease",
     "SessionState",
     "SessionTemplate",
     "Stall",

@@ -85,7 +85,55 @@ class MarketSession(db.Model):
     # Who or what last changed the state: a user, or the scheduler when NULL.
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     change_note: Mapped[str | None] = mapped_column(Text)
+    # A cadre moved its times or its state by hand: template edits leave it alone from then on.
+    is_manual: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # Set when the session was cancelled by a closure (a date range), so lifting it can undo that.
+    closure_id: Mapped[int | None] = mapped_column(ForeignKey("market_closures.id"), index=True)
+    # When reserved stalls not claimed by the check-in cutoff were released (once per session).
+    reservations_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     market: Mapped["Market"] = relationship()  # noqa: F821
     template: Mapped[SessionTemplate | None] = relationship()
+    changed_by: Mapped["User | None"] = relationship()  # noqa: F821
+    closure: Mapped["MarketClosure | None"] = relationship()
+
+
+class MarketClosure(db.Model):
+    """A cadre closes the market for a range of business dates (Spring Festival, road works).
+
+    Kept as a row, not only as cancelled sessions, because the range may reach past the
+    sessions generated so far: generation creates sessions inside it already cancelled."""
+
+    __tablename__ = "market_closures"
+    __table_args__ = (
+        CheckConstraint("last_date >= first_date", name="date_range"),
+        CheckConstraint("reason <> ''", name="reason_not_empty"),
+        Index("ix_market_closures_market_id_first_date", "market_id", "first_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    market_id: Mapped[int] = mapped_column(ForeignKey("markets.id"))
+    first_date: Mapped[date]
+    last_date: Mapped[date]
+    reason: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Lifting keeps the row (and its history): sessions it cancelled that are still ahead return.
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    market: Mapped["Market"] = relationship()  # noqa: F821
+
+
+class SchedulerLease(db.Model):
+    """Who runs the scheduler, on SQLite (PostgreSQL uses an advisory lock instead).
+
+    The holder renews `expires_at` on every tick; another process takes over once it is past."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
