@@ -20,8 +20,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str | None = None, workers: int = 4):
-    """Yield the base URL of a gunicorn serving the demo data; stop it afterwards."""
+def running_server(database_url: str | None = None, workers: int = 4, setup=()):
+    """Yield the base URL of a gunicorn serving the demo data; stop it afterwards. `setup`
+    holds extra `flask` commands run before it starts (e.g. ["market", "rush"])."""
     with tempfile.TemporaryDirectory(prefix="bench-") as instance:
         port = free_port()
         env = {
@@ -37,7 +38,7 @@ def running_server(database_url: str | None = None, workers: int = 4):
             "REDIS_URL": "",
         }
         flask = [sys.executable, "-m", "flask", "--app", "app"]
-        for args in (["db", "upgrade"], ["market", "demo"]):
+        for args in (["db", "upgrade"], ["market", "demo"], *setup):
             subprocess.run([*flask, *args], cwd=ROOT, env=env, check=True, capture_output=True)
         with open(Path(instance) / "server.log", "w") as log:
             proc = subprocess.Popen(

@@ -91,5 +91,18 @@ def scheduler_command():
     run_forever(current_app._get_current_object())
 
 
+@market_cli.command("rush")
+@click.option("--stalls", default=300, show_default=True)
+@click.option("--vendors", default=300, show_default=True)
+def rush_command(stalls, vendors):
+    """Scale the demo for load tests: stalls, approved vendors 13700000001… (password
+    demo1234) and a session open now. Demo data only."""
+    from .services import rush
+
+    result = rush.prepare(stalls, vendors)
+    db.session.commit()
+    click.echo(f"market {result['market_id']}: session {result['session_id']} open")
+
+
 def init_app(app):
     app.cli.add_command(market_cli)

@@ -82,8 +82,9 @@ def handle_http_exception(e: HTTPException):
 
 def handle_domain_error(e: DomainError):
     db.session.rollback()
-    details = {e.field: [str(e.message)]} if e.field else None
-    return error_response(e.status, e.message, code=e.code, details=details)
+    details = {e.field: [str(e.message)]} if e.field else {}
+    details.update(getattr(e, "details", None) or {})
+    return error_response(e.status, e.message, code=e.code, details=details or None)
 
 
 def handle_integrity_error(e: IntegrityError):

@@ -30,7 +30,7 @@ bp = Blueprint("api_v1", __name__, url_prefix="/api/v1", description="Tidal mark
 
 
 def init_app(app):
-    from . import routes, sessions, vendors, zoning  # noqa: F401  (registers the operations on bp)
+    from . import checkins, routes, sessions, vendors, zoning  # noqa: F401  (registers the operations on bp)
 
     api.init_app(app)
     api.spec.components.security_scheme(

@@ -20,7 +20,10 @@ def login_limit() -> str:
 
 @bp.route("/auth/token")
 class TokenView(MethodView):
-    decorators = [limiter.limit(login_limit, methods=["POST"])]
+    # Only failed tries count: a market's worth of vendors may log in from one shared address.
+    decorators = [
+        limiter.limit(login_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 401)
+    ]
 
     @bp.arguments(TokenRequestSchema)
     @bp.response(200, TokenSchema)

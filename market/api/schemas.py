@@ -311,3 +311,111 @@ class RegistrationResultSchema(ma.Schema):
 
 class DecisionSchema(ma.Schema):
     reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+
+
+# --- check-ins and payments --------------------------------------------------------------------
+
+STRICT_FEN = {"strict": True, "validate": ma.validate.Range(min=1, max=100_000_000)}
+
+
+class CheckInRequestSchema(ma.Schema):
+    """Give stall_token (what the poster carries) or stall_id."""
+
+    stall_token = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+    stall_id = ma.fields.Integer(validate=ID_RANGE, strict=True)
+    vendor_id = ma.fields.Integer(
+        validate=ID_RANGE,
+        strict=True,
+        metadata={"description": "staff only: check in a vendor who has no smartphone"},
+    )
+    uses_power = ma.fields.Boolean(load_default=False)
+    latitude = ma.fields.Float(validate=ma.validate.Range(min=-90, max=90), allow_nan=False)
+    longitude = ma.fields.Float(validate=ma.validate.Range(min=-180, max=180), allow_nan=False)
+
+    @ma.validates_schema
+    def _one_stall(self, data, **kwargs):
+        if ("stall_token" in data) == ("stall_id" in data):
+            raise ma.ValidationError("Give exactly one of stall_token and stall_id.", "stall_id")
+
+
+class MoveRequestSchema(ma.Schema):
+    stall_id = ma.fields.Integer(required=True, validate=ID_RANGE, strict=True)
+
+
+class ChargeSchema(ma.Schema):
+    base_fen = ma.fields.Integer(required=True)
+    extras_fen = ma.fields.Integer(required=True)
+    relief_fen = ma.fields.Integer(required=True)
+    amount_fen = ma.fields.Integer(required=True)
+    paid_fen = ma.fields.Integer(required=True)
+    unpaid_fen = ma.fields.Integer(required=True)
+
+
+class PaymentSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    method = ma.fields.String(required=True)
+    amount_fen = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True)
+    reference = ma.fields.String(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+    recorded_by = ma.fields.String(required=True)
+    recorded_at = ma.fields.DateTime(required=True)
+    confirmed_by = ma.fields.String(allow_none=True)
+    reverses_id = ma.fields.Integer(allow_none=True)
+
+
+class CheckInSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    market_id = ma.fields.Integer(required=True)
+    session_id = ma.fields.Integer(required=True)
+    stall_id = ma.fields.Integer(required=True)
+    stall_code = ma.fields.String(required=True)
+    vendor_id = ma.fields.Integer(required=True)
+    state = ma.fields.String(required=True)
+    arrived_at = ma.fields.DateTime(required=True)
+    left_at = ma.fields.DateTime(allow_none=True)
+    outside_geofence = ma.fields.Boolean(required=True)
+    charge = ma.fields.Nested(ChargeSchema, required=True)
+    payments = ma.fields.List(ma.fields.Nested(PaymentSchema), required=True)
+    receipt_url = ma.fields.String(required=True)
+
+
+class CheckInPageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(CheckInSchema), required=True)
+
+
+class CheckInListArgsSchema(PageArgsSchema):
+    session = ma.fields.Integer(required=True, validate=ID_RANGE)
+
+
+class PaymentRequestSchema(ma.Schema):
+    method = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(("cash", "collection_code", "waiver"))
+    )
+    amount_fen = ma.fields.Integer(required=True, **STRICT_FEN)
+    reference = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
+    reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+
+
+class ReasonSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class FeeRuleSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    zone_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE, strict=True)
+    session_kind = ma.fields.String(
+        allow_none=True, validate=ma.validate.OneOf(("morning", "night", "special"))
+    )
+    base_fen = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(0, 10_000_000)
+    )
+    power_fen = ma.fields.Integer(
+        load_default=0, strict=True, validate=ma.validate.Range(0, 10_000_000)
+    )
+    note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+    effective_from = ma.fields.DateTime(dump_only=True)
+
+
+class FeeRulePageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(FeeRuleSchema), required=True)

@@ -1,19 +1,276 @@
-from flask import render_template
+"""The scan page (/s/<token>) in every state a vendor can meet, check-in, and the receipt."""
 
-from ..services import sessions, zoning
+import uuid
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..models import Market, Payment
+from ..services import (
+    access,
+    checkin,
+    fees,
+    idempotency,
+    money,
+    payments,
+    sessions,
+    uploads,
+    zoning,
+)
 from ..services.clock import now
-from ..services.errors import DomainError
+from ..services.errors import DomainError, NotFound
+from ..services.money import parse_yuan
+from ..zoning.views import uploads_dir
 from . import bp
+from .forms import AmountForm, CheckInForm, CollectionCodeForm, ReasonAmountForm, ReasonForm
+
+ID = "int(max=2147483647)"
+
+
+@bp.app_template_filter("yuan")
+def yuan_filter(fen: int) -> str:
+    return money.yuan(fen)
+
+
+@bp.app_template_global()
+def new_nonce() -> str:
+    """A fresh key for a form that must take effect once, however often it is sent."""
+    return uuid.uuid4().hex
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _vendor_for(stall):
+    return access.vendor_in(current_user, stall.market.organization_id)
+
+
+def _scan_page(stall, error: DomainError | None = None, status: int = 200):
+    try:
+        situation = checkin.situation(stall, _vendor_for(stall), now())
+    except DomainError:  # a market with a broken timezone: the stall page still shows
+        situation = checkin.Situation("anonymous", stall)
+    form = CheckInForm(nonce=new_nonce())
+    return (
+        render_template(
+            "checkin/scan.html",
+            stall=stall,
+            zone=stall.zone,
+            market=stall.market,
+            sit=situation,
+            status=situation.status,
+            form=form,
+            error=error,
+            alternatives=getattr(error, "alternatives", None) or situation.alternatives,
+            refusals=checkin.REFUSALS,
+            line_labels=fees.LINE_LABELS,
+        ),
+        status,
+    )
 
 
 @bp.route("/s/<path:token>")
 def scan(token: str):
     """The page behind every stall poster: open to everyone, no login needed to read it."""
+    return _scan_page(zoning.stall_for_token(token))
+
+
+@bp.route("/s/<path:token>/checkin", methods=["POST"])
+@login_required
+def check_in(token: str):
     stall = zoning.stall_for_token(token)
+    vendor = _vendor_for(stall)
+    form = CheckInForm()
+    if vendor is None:
+        abort(403)
+    if not form.validate_on_submit():
+        abort(400)
+    user = _user()
+    scope, key = "checkin-form", form.nonce.data
+    digest = idempotency.request_hash({"stall": stall.id, "power": form.uses_power.data})
     try:
-        status = sessions.market_status(stall.market, now())
-    except DomainError:  # a market with a broken timezone: the stall page still shows
-        status = None
-    return render_template(
-        "checkin/scan.html", stall=stall, zone=stall.zone, market=stall.market, status=status
+        if stored := idempotency.replay(user, scope, key, digest):
+            return redirect(stored.body["location"])
+        ci = checkin.check_in(
+            stall,
+            vendor,
+            now(),
+            actor=user,
+            uses_power=form.uses_power.data,
+            ip=request.remote_addr,
+        )
+        location = url_for(".receipt", checkin_id=ci.id)
+        idempotency.remember(user, scope, key, digest, 303, {"location": location})
+    except DomainError as e:
+        db.session.rollback()
+        return _scan_page(stall, e, e.status)
+    db.session.commit()
+    return redirect(location, 303)
+
+
+@bp.route("/s/<path:token>/move", methods=["POST"])
+@login_required
+def move_here(token: str):
+    stall = zoning.stall_for_token(token)
+    vendor = _vendor_for(stall)
+    if vendor is None or not CheckInForm().validate_on_submit():
+        abort(403 if vendor is None else 400)
+    try:
+        session = sessions.market_status(stall.market, now()).current
+        own = session and checkin.active_checkin(session, vendor=vendor)
+        if not own:
+            raise NotFound()
+        checkin.move(own, stall, now(), actor=_user(), ip=request.remote_addr)
+    except DomainError as e:
+        db.session.rollback()
+        return _scan_page(stall, e, e.status)
+    db.session.commit()
+    flash(_("Moved to stall %(code)s.", code=stall.code), "success")
+    return redirect(url_for(".receipt", checkin_id=own.id), 303)
+
+
+# --- the receipt and what is done on it -------------------------------------------------------
+
+
+def _receipt_page(ci, status=200, **forms):
+    charge = ci.charge
+    is_staff = access.can_guide_market(current_user, ci.stall.market)
+    context = {
+        "ci": ci,
+        "charge": charge,
+        "moves": checkin.moves_of(ci),
+        "paid": payments.paid_fen(charge),
+        "unpaid": payments.unpaid_fen(charge),
+        "owed": payments.owed_fen(charge),
+        "is_owner": ci.vendor.user_id == current_user.id,
+        "is_staff": is_staff,
+        "is_manager": access.can_manage_market(current_user, ci.stall.market),
+        "is_voided": payments.is_voided,
+        "pay_form": forms.get("pay_form") or CollectionCodeForm(prefix="pay"),
+        "cash_form": forms.get("cash_form") or AmountForm(prefix="cash"),
+        "waive_form": forms.get("waive_form") or ReasonAmountForm(prefix="waive"),
+        "void_form": ReasonForm(prefix="void"),
+        "line_labels": fees.LINE_LABELS,
+    }
+    return render_template("checkin/receipt.html", **context), status
+
+
+@bp.route(f"/markets/<{ID}:market_id>/collection-code")
+@login_required
+def collection_code(market_id: int):
+    """The image vendors pay into: for the market's vendors and staff."""
+    market = db.session.get(Market, market_id)
+    allowed = market is not None and (
+        access.vendor_in(current_user, market.organization_id) is not None
+        or access.can_guide_market(current_user, market)
     )
+    path = uploads.stored_path(uploads_dir(), market.collection_code_path) if allowed else None
+    if path is None:
+        abort(404)
+    return send_file(path, max_age=300)
+
+
+@bp.route(f"/receipts/<{ID}:checkin_id>")
+@login_required
+def receipt(checkin_id: int):
+    return _receipt_page(checkin.checkin_for(_user(), checkin_id))
+
+
+def _money_action(checkin_id: int, form, run, prefix: str):
+    ci = checkin.checkin_for(_user(), checkin_id)
+    if not form.validate_on_submit():
+        return _receipt_page(ci, 400, **{f"{prefix}_form": form})
+    try:
+        run(ci, parse_yuan(form.amount.data))
+    except DomainError as e:
+        db.session.rollback()
+        form.amount.errors = [*form.amount.errors, str(e.message)]
+        return _receipt_page(ci, e.status, **{f"{prefix}_form": form})
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for(".receipt", checkin_id=ci.id), 303)
+
+
+@bp.route(f"/receipts/<{ID}:checkin_id>/pay", methods=["POST"])
+@login_required
+def report_payment(checkin_id: int):
+    form = CollectionCodeForm(prefix="pay")
+
+    def run(ci, fen):
+        if ci.vendor.user_id != current_user.id:
+            raise NotFound()
+        payments.report_collection_code(
+            ci.charge, fen, form.reference.data, _user(), ip=request.remote_addr
+        )
+
+    return _money_action(checkin_id, form, run, "pay")
+
+
+@bp.route(f"/receipts/<{ID}:checkin_id>/cash", methods=["POST"])
+@login_required
+def record_cash(checkin_id: int):
+    return _money_action(
+        checkin_id,
+        AmountForm(prefix="cash"),
+        lambda ci, fen: payments.record_cash(ci.charge, fen, _user(), ip=request.remote_addr),
+        "cash",
+    )
+
+
+@bp.route(f"/receipts/<{ID}:checkin_id>/waive", methods=["POST"])
+@login_required
+def waive(checkin_id: int):
+    form = ReasonAmountForm(prefix="waive")
+    return _money_action(
+        checkin_id,
+        form,
+        lambda ci, fen: payments.waive(
+            ci.charge, fen, form.reason.data, _user(), ip=request.remote_addr
+        ),
+        "waive",
+    )
+
+
+@bp.route(f"/receipts/<{ID}:checkin_id>/checkout", methods=["POST"])
+@login_required
+def check_out(checkin_id: int):
+    ci = checkin.checkin_for(_user(), checkin_id)  # CSRF is checked app-wide for every POST
+    checkin.check_out(ci, now(), actor=_user(), ip=request.remote_addr)
+    db.session.commit()
+    flash(_("Checked out. Thank you!"), "success")
+    return redirect(url_for(".receipt", checkin_id=ci.id), 303)
+
+
+def _payment_for(payment_id: int) -> Payment:
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound()
+    checkin.checkin_for(_user(), payment.charge.checkin_id)  # 404 unless owner or staff
+    return payment
+
+
+@bp.route(f"/payments/<{ID}:payment_id>/confirm", methods=["POST"])
+@login_required
+def confirm_payment(payment_id: int):
+    payment = _payment_for(payment_id)
+    payments.confirm(payment, _user(), ip=request.remote_addr)
+    db.session.commit()
+    flash(_("Payment confirmed."), "success")
+    return redirect(url_for(".receipt", checkin_id=payment.charge.checkin_id), 303)
+
+
+@bp.route(f"/payments/<{ID}:payment_id>/void", methods=["POST"])
+@login_required
+def void_payment(payment_id: int):
+    payment = _payment_for(payment_id)
+    form = ReasonForm(prefix="void")
+    if not form.validate_on_submit():
+        flash(_("Say why the payment is voided."), "error")
+        return redirect(url_for(".receipt", checkin_id=payment.charge.checkin_id), 303)
+    payments.void(payment, _user(), form.reason.data, ip=request.remote_addr)
+    db.session.commit()
+    flash(_("Payment voided."), "success")
+    return redirect(url_for(".receipt", checkin_id=payment.charge.checkin_id), 303)

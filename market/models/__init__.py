@@ -1,6 +1,7 @@
 """The whole domain, one module per aggregate. Import from here."""
 
 from .audit import AuditEvent
+from .fees import CheckInMove, FeeRule, IdempotencyRecord, MonthlyPass, ReliefRule
 from .ledger import ACCOUNT_KINDS, LedgerAccount, LedgerEntry, LedgerLine
 from .org import Organization, Role, RoleGrant
 from .places import Market, RetiredStallToken, Stall, StallStatus, Zone, new_stall_token
@@ -29,6 +30,11 @@ __all__ = [
     "SESSION_KINDS",
     "AuditEvent",
     "Charge",
+    "CheckInMove",
+    "FeeRule",
+    "IdempotencyRecord",
+    "MonthlyPass",
+    "ReliefRule",
     "CheckIn",
     "CheckInState",
     "LedgerAccount",

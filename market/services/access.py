@@ -39,6 +39,15 @@ def vendor_profiles(user: User) -> list[Vendor]:
     return list(db.session.scalars(select(Vendor).where(Vendor.user_id == user.id)))
 
 
+def vendor_in(user: User, organization_id: int) -> Vendor | None:
+    """The user's vendor record with this organization, if they have one."""
+    if not user or not user.is_authenticated:
+        return None
+    return db.session.scalar(
+        select(Vendor).where(Vendor.user_id == user.id, Vendor.organization_id == organization_id)
+    )
+
+
 def primary_role(user: User) -> str | None:
     """The role whose home page a user lands on after logging in."""
     roles = {g.role for g in grants(user)}

@@ -1,13 +1,15 @@
 """The demo community of INTERFACE.md: loaded by `flask market demo`, idempotent."""
 
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import (
+    FeeRule,
     Market,
     Organization,
+    ReliefRule,
     Role,
     RoleGrant,
     SessionTemplate,
@@ -36,6 +38,20 @@ RULES = (
     "3. 熟食摊位须持有效健康证，佩戴口罩和帽子。\n"
     "4. 明码标价，诚信经营，服从引导员管理。"
 )
+# zone code (None: every zone), session kind (None: every kind), base fee, electricity (fen)
+FEES = [
+    (None, None, 1000, 300),
+    ("A", "night", 1500, 300),
+    ("B", "morning", 800, 0),
+]
+# relief kind, percent off the base fee once a cadre confirms the claim
+RELIEF = [
+    ("low_income", 50),
+    ("disability", 100),
+    ("veteran", 50),
+    ("poverty_alleviated", 50),
+    ("farmer", 50),
+]
 # phone, name, role
 STAFF = [
     ("13800000001", "张建国", Role.ADMIN),
@@ -132,6 +148,23 @@ def load_demo() -> bool:
                 "valid_from": date(2026, 1, 1),
             },
         )
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    zone_ids = {z.code: z.id for z in market.zones}
+    for zone_code, kind, base, power in FEES:
+        _get_or_create(
+            FeeRule,
+            market_id=market.id,
+            zone_id=zone_ids.get(zone_code),
+            session_kind=kind,
+            defaults={"base_fen": base, "power_fen": power, "effective_from": since},
+        )
+    for relief_kind, percent in RELIEF:
+        _get_or_create(
+            ReliefRule,
+            market_id=market.id,
+            relief_kind=relief_kind,
+            defaults={"percent_off": percent, "effective_from": since},
+        )
     for phone, name, role in STAFF:
         user = _user(phone, name)
         accounts.grant_role(user, org, role, market=market if role == Role.GUIDE else None)
@@ -159,5 +192,5 @@ def load_demo() -> bool:
 
 
 def _row_count() -> int:
-    tables = (Organization, Market, Zone, Stall, SessionTemplate, User, Vendor, RoleGrant)
+    tables = (Organization, Market, Zone, Stall, SessionTemplate, User, Vendor, RoleGrant, FeeRule)
     return sum(db.session.scalar(select(func.count()).select_from(t)) for t in tables)

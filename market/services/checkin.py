@@ -1,0 +1,371 @@
+"""Checking in at a stall: one vendor per stall and one stall per vendor in a session, one
+charge per check-in, whatever the number of phones and retries. The database's unique indexes
+decide races; this module turns their verdict into a clear answer with nearby free stalls."""
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    Charge,
+    CheckIn,
+    CheckInMove,
+    CheckInState,
+    MarketSession,
+    Stall,
+    StallStatus,
+    User,
+    Vendor,
+)
+from . import access, audit, fees, sessions, vendors
+from .errors import Conflict, DomainError, Forbidden, NotFound
+from .fees import Breakdown
+
+NEARBY = 4
+EARTH_RADIUS_M = 6_371_000
+
+
+class CheckInRefused(Conflict):
+    """409 with the stalls the vendor could take instead."""
+
+    def __init__(self, message, code, alternatives=(), **kw):
+        super().__init__(message, code=code, **kw)
+        self.alternatives = list(alternatives)
+
+    @property
+    def details(self) -> dict:
+        """For the API: the stalls to offer instead (no tokens of others' stalls leak: these
+        are free stalls whose posters hang in public anyway)."""
+        return {
+            "alternatives": [
+                {"stall_id": s.id, "code": s.code, "zone": s.zone.code, "stall_token": s.qr_token}
+                for s in self.alternatives
+            ]
+        }
+
+
+class NotAllowedToTrade(DomainError):
+    status = 403
+    code = "not_allowed_to_trade"
+
+
+class MarketClosed(DomainError):
+    status = 409
+    code = "market_closed"
+    default_message = _l("The market is not open now.")
+
+
+# --- reading the situation at a stall ----------------------------------------------------------
+
+
+def active_checkin(session: MarketSession, *, stall: Stall | None = None, vendor=None):
+    query = select(CheckIn).where(
+        CheckIn.session_id == session.id, CheckIn.state == CheckInState.ACTIVE
+    )
+    if stall is not None:
+        query = query.where(CheckIn.stall_id == stall.id)
+    if vendor is not None:
+        query = query.where(CheckIn.vendor_id == vendor.id)
+    return db.session.scalar(query)
+
+
+def reserved_for(stall: Stall, session: MarketSession, now: datetime):
+    """The monthly-pass holder this stall is held for, until the session's cutoff."""
+    held = fees.pass_on(stall, session)
+    if held is None or session.cutoff_at is None or now >= session.cutoff_at:
+        return None
+    return held
+
+
+def nearby_free(stall: Stall, session: MarketSession, now: datetime, limit: int = NEARBY):
+    """Free stalls of the same market by map distance, the same zone first."""
+    taken = set(
+        db.session.scalars(
+            select(CheckIn.stall_id).where(
+                CheckIn.session_id == session.id, CheckIn.state == CheckInState.ACTIVE
+            )
+        )
+    )
+    candidates = db.session.scalars(
+        select(Stall).where(
+            Stall.market_id == stall.market_id,
+            Stall.status == StallStatus.ACTIVE,
+            Stall.id != stall.id,
+        )
+    ).all()
+    free = [s for s in candidates if s.id not in taken and reserved_for(s, session, now) is None]
+    free.sort(
+        key=lambda s: (
+            s.zone_id != stall.zone_id,
+            math.hypot(s.grid_row - stall.grid_row, s.grid_col - stall.grid_col),
+            s.code,
+        )
+    )
+    return free[:limit]
+
+
+@dataclass
+class Situation:
+    """What a vendor scanning this stall is told. `kind` picks the page."""
+
+    kind: str
+    stall: Stall
+    session: MarketSession | None = None
+    status: sessions.MarketStatus | None = None
+    reason: str | None = None  # why the vendor may not trade (vendors.can_trade codes)
+    checkin: CheckIn | None = None  # the vendor's own check-in this session
+    breakdown: Breakdown | None = None
+    held_until: datetime | None = None
+    alternatives: list[Stall] = field(default_factory=list)
+
+
+def situation(stall: Stall, vendor: Vendor | None, now: datetime) -> Situation:
+    status = sessions.market_status(stall.market, now)
+    session = status.current
+    if vendor is None:
+        return Situation("anonymous", stall, session, status)
+    if reason := vendors.can_trade(vendor, stall.market, now):
+        return Situation("not_allowed", stall, session, status, reason=reason)
+    if session is None:
+        return Situation("closed", stall, None, status)
+    own = active_checkin(session, vendor=vendor)
+    if own is not None and own.stall_id == stall.id:
+        return Situation("here", stall, session, status, checkin=own)
+    alternatives = nearby_free(stall, session, now)
+    if stall.status == StallStatus.DISABLED:
+        return Situation("disabled", stall, session, status, alternatives=alternatives)
+    if active_checkin(session, stall=stall) is not None:
+        return Situation("taken", stall, session, status, checkin=own, alternatives=alternatives)
+    held = reserved_for(stall, session, now)
+    if held is not None and held.vendor_id != vendor.id:
+        return Situation(
+            "reserved",
+            stall,
+            session,
+            status,
+            held_until=session.cutoff_at,
+            checkin=own,
+            alternatives=alternatives,
+        )
+    breakdown = fees.charge_for(stall, session, vendor)
+    kind = "move" if own is not None else "free"
+    return Situation(kind, stall, session, status, checkin=own, breakdown=breakdown)
+
+
+# --- changing it -----------------------------------------------------------------------------
+
+
+def _open_session(stall: Stall, now: datetime) -> MarketSession:
+    session = sessions.market_status(stall.market, now).current
+    if session is None:
+        raise MarketClosed()
+    return session
+
+
+def _refuse_taken(stall, session, now):
+    return CheckInRefused(
+        _l("Stall %(code)s is taken.", code=stall.code),
+        "stall_taken",
+        nearby_free(stall, session, now),
+    )
+
+
+def _check_stall(stall: Stall, session: MarketSession, vendor: Vendor, now: datetime) -> None:
+    if stall.status == StallStatus.DISABLED:
+        raise CheckInRefused(
+            _l(
+                "Stall %(code)s is not in use: %(reason)s",
+                code=stall.code,
+                reason=stall.disabled_reason,
+            ),
+            "stall_disabled",
+            nearby_free(stall, session, now),
+        )
+    held = reserved_for(stall, session, now)
+    if held is not None and held.vendor_id != vendor.id:
+        raise CheckInRefused(
+            _l(
+                "Stall %(code)s is held for its monthly-pass holder until the cutoff.",
+                code=stall.code,
+            ),
+            "stall_reserved",
+            nearby_free(stall, session, now),
+        )
+
+
+def distance_m(lat1, lng1, lat2, lng2) -> float:
+    """Great-circle distance (haversine), good to a few metres at market scale."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def outside_geofence(stall: Stall, position: tuple[float, float] | None) -> bool:
+    market = stall.market
+    if position is None or market.geofence_radius_m is None or market.latitude is None:
+        return False
+    lat, lng = position
+    return distance_m(lat, lng, market.latitude, market.longitude) > market.geofence_radius_m
+
+
+def check_in(
+    stall: Stall,
+    vendor: Vendor,
+    now: datetime,
+    *,
+    actor: User,
+    position: tuple[float, float] | None = None,
+    uses_power: bool = False,
+    ip: str | None = None,
+) -> CheckIn:
+    """Put the vendor on the stall for the open session, with its charge. Doing it again for
+    the same vendor and stall returns the same check-in (a retry is harmless)."""
+    if reason := vendors.can_trade(vendor, stall.market, now):
+        raise NotAllowedToTrade(REFUSALS.get(reason, REFUSALS["not_approved"]), code=reason)
+    session = _open_session(stall, now)
+    own = active_checkin(session, vendor=vendor)
+    if own is not None:
+        if own.stall_id == stall.id:
+            return own
+        raise CheckInRefused(
+            _l("You already have stall %(code)s tonight. Move instead?", code=own.stall.code),
+            "holds_other_stall",
+        )
+    _check_stall(stall, session, vendor, now)
+    breakdown = fees.charge_for(stall, session, vendor, uses_power)
+    checkin = CheckIn(
+        market_id=stall.market_id,
+        session_id=session.id,
+        stall_id=stall.id,
+        vendor_id=vendor.id,
+        arrived_at=now,
+        outside_geofence=outside_geofence(stall, position),
+        checked_in_by_id=actor.id if actor.id != vendor.user_id else None,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(checkin)
+            db.session.flush()
+            db.session.add(
+                Charge(
+                    checkin_id=checkin.id,
+                    base_fen=breakdown.base_fen,
+                    extras_fen=breakdown.extras_fen,
+                    relief_fen=breakdown.relief_fen,
+                    amount_fen=breakdown.amount_fen,
+                    breakdown=",".join(breakdown.lines),
+                )
+            )
+            db.session.flush()
+    except IntegrityError:
+        # Another phone won the stall (or this vendor checked in elsewhere) a moment ago.
+        mine = active_checkin(session, vendor=vendor)
+        if mine is not None and mine.stall_id == stall.id:
+            return mine
+        raise _refuse_taken(stall, session, now) from None
+    audit.record(
+        "checkin.created",
+        checkin,
+        actor=actor,
+        organization_id=stall.market.organization_id,
+        ip=ip,
+        stall=stall.code,
+        amount_fen=breakdown.amount_fen,
+        outside_geofence=checkin.outside_geofence,
+    )
+    return checkin
+
+
+def move(checkin: CheckIn, to: Stall, now: datetime, *, actor: User, ip=None) -> CheckIn:
+    """The same check-in on another stall of the market; the charge stays as it was made."""
+    if checkin.state != CheckInState.ACTIVE:
+        raise Conflict(_l("This check-in has ended."), code="checkin_ended")
+    if to.market_id != checkin.market_id:
+        raise NotFound()
+    if to.id == checkin.stall_id:
+        return checkin
+    session = checkin.session
+    _check_stall(to, session, checkin.vendor, now)
+    from_id = checkin.stall_id
+    try:
+        with db.session.begin_nested():
+            checkin.stall_id = to.id
+            db.session.add(
+                CheckInMove(
+                    checkin_id=checkin.id,
+                    from_stall_id=from_id,
+                    to_stall_id=to.id,
+                    moved_by_id=actor.id,
+                    moved_at=now,
+                )
+            )
+            db.session.flush()
+    except IntegrityError:
+        db.session.refresh(checkin)
+        raise _refuse_taken(to, session, now) from None
+    db.session.expire(checkin, ["stall"])
+    audit.record(
+        "checkin.moved",
+        checkin,
+        actor=actor,
+        organization_id=to.market.organization_id,
+        ip=ip,
+        to=to.code,
+        from_stall_id=from_id,
+    )
+    return checkin
+
+
+def check_out(checkin: CheckIn, now: datetime, *, actor: User, ip=None) -> CheckIn:
+    if checkin.state != CheckInState.ACTIVE:
+        return checkin  # leaving twice changes nothing
+    checkin.state, checkin.left_at = CheckInState.CHECKED_OUT, max(now, checkin.arrived_at)
+    checkin.checked_out_by_id = actor.id
+    audit.record(
+        "checkin.checked_out",
+        checkin,
+        actor=actor,
+        organization_id=checkin.stall.market.organization_id,
+        ip=ip,
+    )
+    return checkin
+
+
+def checkin_for(user: User, checkin_id: int) -> CheckIn:
+    """The vendor's own check-in, or one in a market the user works in; else 404."""
+    checkin = db.session.get(CheckIn, checkin_id)
+    if checkin is None:
+        raise NotFound()
+    if checkin.vendor.user_id == user.id or access.can_guide_market(user, checkin.stall.market):
+        return checkin
+    raise NotFound()
+
+
+def require_owner_or_staff(user: User, checkin: CheckIn) -> None:
+    if checkin.vendor.user_id != user.id and not access.can_guide_market(
+        user, checkin.stall.market
+    ):
+        raise Forbidden()
+
+
+def moves_of(checkin: CheckIn) -> list[CheckInMove]:
+    return list(
+        db.session.scalars(
+            select(CheckInMove).where(CheckInMove.checkin_id == checkin.id).order_by(CheckInMove.id)
+        )
+    )
+
+
+REFUSALS = {
+    vendors.NOT_APPROVED: _l("Your registration has not been approved yet."),
+    vendors.SUSPENDED: _l("Your trading is suspended. Please talk to the community office."),
+    vendors.CERT_EXPIRED: _l("Your health certificate has expired. Renew it before selling food."),
+    vendors.OTHER_ORGANIZATION: _l("You are not registered with this market's community."),
+    "not_approved": _l("Your registration has not been approved yet."),
+}

@@ -1,0 +1,81 @@
+"""Replaying the first answer to a retried write (API Idempotency-Key, page form nonce).
+
+The same key with the same request gives back the stored answer; with another request it is a
+422. Two identical requests racing are settled by the unique index on (user, scope, key)."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import IdempotencyRecord, User
+from .errors import InvalidInput
+
+KEY_MAX = 100
+
+
+@dataclass(frozen=True)
+class Stored:
+    status: int
+    body: dict
+
+
+def request_hash(payload) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    key = (key or "").strip()
+    if not 1 <= len(key) <= KEY_MAX or not key.isprintable():
+        raise InvalidInput(
+            _l("The Idempotency-Key must be 1–100 printable characters."),
+            code="invalid_idempotency_key",
+        )
+    return key
+
+
+def _find(user: User, scope: str, key: str) -> IdempotencyRecord | None:
+    return db.session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user.id,
+            IdempotencyRecord.scope == scope,
+            IdempotencyRecord.key == key,
+        )
+    )
+
+
+def replay(user: User, scope: str, key: str, digest: str) -> Stored | None:
+    record = _find(user, scope, key)
+    if record is None:
+        return None
+    if record.request_hash != digest:
+        raise InvalidInput(
+            _l("This Idempotency-Key was used for a different request."),
+            code="idempotency_key_reused",
+        )
+    return Stored(record.response_status, json.loads(record.response_body))
+
+
+def remember(user: User, scope: str, key: str, digest: str, status: int, body: dict) -> Stored:
+    """Store the answer in the same transaction as the write. If an identical request stored
+    one first, that one is the answer."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                IdempotencyRecord(
+                    user_id=user.id,
+                    scope=scope,
+                    key=key,
+                    request_hash=digest,
+                    response_status=status,
+                    response_body=json.dumps(body, default=str),
+                )
+            )
+            db.session.flush()
+    except IntegrityError:
+        return replay(user, scope, key, digest) or Stored(status, body)
+    return Stored(status, body)

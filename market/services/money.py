@@ -1,0 +1,31 @@
+"""Money is integer fen everywhere; yuan only when shown to people."""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+
+from .errors import InvalidInput
+
+YUAN_RE = re.compile(r"\d{1,7}(\.\d{1,2})?")
+
+
+def yuan(fen: int) -> str:
+    """¥15.00 from 1500."""
+    sign = "-" if fen < 0 else ""
+    return f"{sign}¥{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def parse_yuan(text: str, field: str = "amount") -> int:
+    """'15', '15.5' or '15.50' (yuan, at most 2 decimals) → 1550 fen; never a float."""
+    text = (text or "").strip().lstrip("¥￥").strip()
+    if not YUAN_RE.fullmatch(text):
+        raise InvalidInput(
+            _l("Enter an amount in yuan with at most two decimals, e.g. 15 or 15.50."),
+            code="invalid_amount",
+            field=field,
+        )
+    try:
+        return int(Decimal(text) * 100)
+    except InvalidOperation:  # pragma: no cover - the pattern already rules this out
+        raise InvalidInput(code="invalid_amount", field=field) from None

@@ -1,0 +1,190 @@
+"""Money against a charge: cash to a guide, the collection code (confirmed by staff), a cadre's
+waiver. Partial payments are fine, overpayment is not, and nothing is ever deleted: a mistake
+is undone by a reversing payment."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Charge, Payment, PaymentMethod, PaymentStatus, Role, User, utcnow
+from . import access, audit
+from .errors import Conflict, Forbidden, InvalidInput
+from .money import yuan
+
+REFERENCE_MAX = 64
+
+
+def _signed(payment: Payment) -> int:
+    return -payment.amount_fen if payment.reverses_id is not None else payment.amount_fen
+
+
+def paid_fen(charge: Charge, include_pending: bool = False) -> int:
+    """Confirmed money and waivers (reversals subtracted); pending reports if asked."""
+    return sum(
+        _signed(p)
+        for p in charge.payments
+        if p.status == PaymentStatus.CONFIRMED or include_pending
+    )
+
+
+def owed_fen(charge: Charge) -> int:
+    """What may still be paid or reported: pending reports already count against it."""
+    return max(charge.amount_fen - paid_fen(charge, include_pending=True), 0)
+
+
+def unpaid_fen(charge: Charge) -> int:
+    return max(charge.amount_fen - paid_fen(charge), 0)
+
+
+def _check_amount(charge: Charge, amount_fen: int) -> None:
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+        raise InvalidInput(_l("Enter an amount above zero."), code="invalid_amount", field="amount")
+    if amount_fen > owed_fen(charge):
+        raise InvalidInput(
+            _l("That is more than is owed (%(owed)s).", owed=yuan(owed_fen(charge))),
+            code="overpayment",
+            field="amount",
+        )
+
+
+def _staff_of(charge: Charge, user: User) -> bool:
+    return access.can_guide_market(user, charge.checkin.stall.market)
+
+
+def _record(charge: Charge, action: str, payment: Payment, actor: User, ip, **detail) -> None:
+    db.session.flush()
+    audit.record(
+        action,
+        payment,
+        actor=actor,
+        organization_id=charge.checkin.stall.market.organization_id,
+        ip=ip,
+        charge_id=charge.id,
+        amount_fen=payment.amount_fen,
+        **detail,
+    )
+
+
+def record_cash(charge: Charge, amount_fen: int, guide: User, *, ip=None) -> Payment:
+    """A guide (or cadre) took cash at the stall: confirmed at once, in their name."""
+    if not _staff_of(charge, guide):
+        raise Forbidden()
+    _check_amount(charge, amount_fen)
+    now = utcnow()
+    payment = Payment(
+        charge=charge,
+        method=PaymentMethod.CASH,
+        amount_fen=amount_fen,
+        status=PaymentStatus.CONFIRMED,
+        recorded_by_id=guide.id,
+        recorded_at=now,
+        confirmed_by_id=guide.id,
+        confirmed_at=now,
+    )
+    db.session.add(payment)
+    _record(charge, "payment.cash", payment, guide, ip)
+    return payment
+
+
+def report_collection_code(
+    charge: Charge, amount_fen: int, reference: str | None, payer: User, *, ip=None
+) -> Payment:
+    """The vendor paid into the market's collection code; staff confirm it later against the
+    merchant statement."""
+    reference = (reference or "").strip()[:REFERENCE_MAX] or None
+    _check_amount(charge, amount_fen)
+    payment = Payment(
+        charge=charge,
+        method=PaymentMethod.COLLECTION_CODE,
+        amount_fen=amount_fen,
+        status=PaymentStatus.PENDING,
+        reference=reference,
+        recorded_by_id=payer.id,
+    )
+    db.session.add(payment)
+    _record(charge, "payment.collection_code_reported", payment, payer, ip, reference=reference)
+    return payment
+
+
+def confirm(payment: Payment, actor: User, *, ip=None) -> Payment:
+    """Staff of the market confirm a reported payment; never the person who reported it."""
+    charge = payment.charge
+    if payment.recorded_by_id == actor.id:
+        raise Forbidden(
+            _l("A payment is confirmed by someone other than who reported it."),
+            code="separation_of_duties",
+        )
+    if not _staff_of(charge, actor):
+        raise Forbidden()
+    if payment.status == PaymentStatus.CONFIRMED:
+        return payment  # confirming twice changes nothing
+    payment.status, payment.confirmed_by_id, payment.confirmed_at = (
+        PaymentStatus.CONFIRMED,
+        actor.id,
+        utcnow(),
+    )
+    _record(charge, "payment.confirmed", payment, actor, ip)
+    return payment
+
+
+def waive(charge: Charge, amount_fen: int, reason: str, cadre: User, *, ip=None) -> Payment:
+    """A cadre lets a vendor off (part of) the fee, with the reason on record."""
+    if not access.has_org_role(cadre, charge.checkin.stall.market.organization_id, Role.MANAGERS):
+        raise Forbidden()
+    reason = (reason or "").strip()[:200]
+    if not reason:
+        raise InvalidInput(_l("Say why the fee is waived."), code="reason_required", field="reason")
+    _check_amount(charge, amount_fen)
+    now = utcnow()
+    payment = Payment(
+        charge=charge,
+        method=PaymentMethod.WAIVER,
+        amount_fen=amount_fen,
+        status=PaymentStatus.CONFIRMED,
+        note=reason,
+        recorded_by_id=cadre.id,
+        recorded_at=now,
+        confirmed_by_id=cadre.id,
+        confirmed_at=now,
+    )
+    db.session.add(payment)
+    _record(charge, "payment.waived", payment, cadre, ip, reason=reason)
+    return payment
+
+
+def void(payment: Payment, actor: User, reason: str, *, ip=None) -> Payment:
+    """Undo a payment with a reversing record pointing at it (staff; each payment once)."""
+    charge = payment.charge
+    if not _staff_of(charge, actor):
+        raise Forbidden()
+    if payment.reverses_id is not None:
+        raise Conflict(_l("A reversal cannot itself be reversed."), code="cannot_void_reversal")
+    already = db.session.scalar(select(Payment.id).where(Payment.reverses_id == payment.id))
+    if already:
+        raise Conflict(_l("This payment has already been voided."), code="already_voided")
+    reason = (reason or "").strip()[:200]
+    if not reason:
+        raise InvalidInput(
+            _l("Say why the payment is voided."), code="reason_required", field="reason"
+        )
+    now = utcnow()
+    reversal = Payment(
+        charge=charge,
+        method=payment.method,
+        amount_fen=payment.amount_fen,
+        status=payment.status,
+        reference=payment.reference,
+        note=reason,
+        recorded_by_id=actor.id,
+        recorded_at=now,
+        confirmed_by_id=actor.id if payment.status == PaymentStatus.CONFIRMED else None,
+        confirmed_at=now if payment.status == PaymentStatus.CONFIRMED else None,
+        reverses_id=payment.id,
+    )
+    db.session.add(reversal)
+    _record(charge, "payment.voided", reversal, actor, ip, voids=payment.id, reason=reason)
+    return reversal
+
+
+def is_voided(payment: Payment) -> bool:
+    return any(p.reverses_id == payment.id for p in payment.charge.payments)

@@ -1,0 +1,81 @@
+"""The opening rush, made on demand: the demo market scaled up, an evening session open now,
+and approved vendors with known logins. Used by `make bench` and the load tests."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Market, MarketSession, Role, SessionState, Stall, Vendor, Zone
+from . import accounts
+from .clock import now as clock_now
+from .demo import DEMO_PASSWORD, MARKET_SLUG
+
+RUSH_PHONE_PREFIX = "137"  # 137 0000 0001 … : never a demo or real login
+
+
+def rush_phone(n: int) -> str:
+    return f"{RUSH_PHONE_PREFIX}{n:08d}"
+
+
+def prepare(stalls: int, vendors: int) -> dict:
+    """At least `stalls` stalls and `vendors` approved vendors in the demo market, and a session
+    open now. Idempotent: running it again adds only what is missing."""
+    market = db.session.scalar(select(Market).where(Market.slug == MARKET_SLUG))
+    zone = db.session.scalar(select(Zone).where(Zone.market_id == market.id, Zone.code == "C"))
+    have = db.session.scalar(
+        select(func.count()).select_from(Stall).where(Stall.market_id == market.id)
+    )
+    for n in range(have, stalls):
+        # Extra rows below the demo street, 30 stalls a row.
+        db.session.add(
+            Stall(
+                market_id=market.id,
+                zone_id=zone.id,
+                code=f"R-{n:03d}",
+                grid_row=4 + n // 30,
+                grid_col=n % 30,
+            )
+        )
+    hash_ = None
+    for n in range(1, vendors + 1):
+        phone = rush_phone(n)
+        if accounts.user_by_phone(phone) is not None:
+            continue
+        user = accounts.create_user(phone, f"摊主{n}", DEMO_PASSWORD, check_strength=False)
+        # One scrypt for all: the same password, the same cost, seconds instead of minutes.
+        hash_ = hash_ or user.password_hash
+        user.password_hash = hash_
+        accounts.grant_role(user, market.organization, Role.VENDOR)
+        db.session.add(
+            Vendor(
+                organization_id=market.organization_id,
+                market_id=market.id,
+                user=user,
+                status="approved",
+                category="goods",
+                goods="百货",
+            )
+        )
+    at = clock_now()
+    session = db.session.scalar(
+        select(MarketSession).where(
+            MarketSession.market_id == market.id, MarketSession.state == SessionState.OPEN
+        )
+    )
+    if session is None:
+        start = at - timedelta(minutes=10)
+        session = MarketSession(
+            market=market,
+            kind="night",
+            is_manual=True,
+            state=SessionState.OPEN,
+            business_date=start.astimezone(ZoneInfo(market.timezone)).date(),
+            starts_at=start,
+            ends_at=at + timedelta(hours=4),
+            opened_at=start,
+        )
+        db.session.add(session)
+    db.session.flush()
+    return {"market_id": market.id, "session_id": session.id}

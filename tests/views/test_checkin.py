@@ -1,0 +1,161 @@
+"""The vendor's evening in three taps, through the pages: scan, confirm, receipt, pay."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from market.extensions import db
+from market.models import Charge, CheckIn, Market, Stall
+from market.services import rush
+from market.services.clock import FixedClock, now
+from tests.conftest import csrf_from
+
+
+@pytest.fixture
+def evening(demo_app):
+    """The demo market with a session open now (via the load-test helper's session)."""
+    demo_app.config["CLOCK"] = FixedClock(now())
+    with demo_app.app_context():
+        rush.prepare(stalls=40, vendors=0)
+        db.session.commit()
+        tokens = dict(db.session.execute(select(Stall.code, Stall.qr_token)).all())
+    return tokens
+
+
+def confirm(client, token, **extra):
+    page = client.get(f"/s/{token}")
+    nonce = re.search(r'name="nonce" type="hidden" value="([0-9a-f]{32})"', page.text).group(1)
+    data = {"csrf_token": csrf_from(page.text), "nonce": nonce, **extra}
+    return client.post(f"/s/{token}/checkin", data=data), nonce, data
+
+
+def test_scan_confirm_receipt(demo_app, client, auth, evening):
+    auth.login("13800000003")
+    page = client.get(f"/s/{evening['A-01']}")
+    assert "今晚摊位费" in page.text and "¥15.00" in page.text and "确认入场" in page.text
+    assert "今晚用电" in page.text  # A-01 has an outlet: electricity is an option
+    r, nonce, data = confirm(client, evening["A-01"])
+    assert r.status_code == 303
+    receipt = client.get(r.headers["Location"])
+    assert "缴费凭证" in receipt.text and "A-01" in receipt.text and "¥15.00" in receipt.text
+    # A double tap (the same form sent again) lands on the same receipt, one charge.
+    again = client.post(f"/s/{evening['A-01']}/checkin", data=data)
+    assert again.headers["Location"] == r.headers["Location"]
+    with demo_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Charge)) == 1
+    assert "您已在这个摊位入场" in client.get(f"/s/{evening['A-01']}").text
+
+
+def test_taken_stall_then_one_tap_on_a_suggestion(demo_app, client, auth, evening):
+    auth.login("13800000003")
+    confirm(client, evening["A-01"])
+    auth.logout()
+    auth.login("13800000004")
+    page = client.get(f"/s/{evening['A-01']}")
+    assert "A-01 已被占用" in page.text and "附近的空摊位" in page.text
+    assert "选 A-02" in page.text
+    form = page.text[page.text.index("选 A-02") - 700 : page.text.index("选 A-02")]
+    action = re.findall(r'action="([^"]+)"', form)[-1]
+    nonce = re.findall(r'name="nonce" value="([0-9a-f]{32})"', form)[-1]
+    r = client.post(action, data={"csrf_token": csrf_from(page.text), "nonce": nonce})
+    assert r.status_code == 303
+    assert "A-02" in client.get(r.headers["Location"]).text
+
+
+def test_electricity_extra(demo_app, client, auth, evening):
+    auth.login("13800000003")
+    r, _, _ = confirm(client, evening["A-03"], uses_power="y")
+    assert "¥18.00" in client.get(r.headers["Location"]).text
+
+
+def test_states_pending_vendor_and_closed_market(demo_app, client, auth, evening):
+    auth.login("13800000005")  # pending approval
+    page = client.get(f"/s/{evening['B-01']}")
+    assert "还没有通过审核" in page.text and "确认入场" not in page.text
+    r, _, _ = confirm(client, evening["B-01"]) if "nonce" in page.text else (None, None, None)
+    assert r is None
+    auth.logout()
+    demo_app.config["CLOCK"] = FixedClock(now() + timedelta(days=3, hours=7))
+    with demo_app.app_context():
+        db.session.execute(CheckIn.__table__.delete())
+        db.session.commit()
+    auth.login("13800000004")
+    page = client.get(f"/s/{evening['B-01']}?lang=en")
+    assert "Check-in opens when the market opens." in page.text
+
+
+def test_guide_records_cash_and_the_receipt_says_so(demo_app, client, auth, evening):
+    auth.login("13800000004")
+    r, _, _ = confirm(client, evening["C-02"])
+    receipt_url = r.headers["Location"]
+    auth.logout()
+    auth.login("13800000002")  # the guide
+    page = client.get(receipt_url)
+    assert "登记现金" in page.text
+    bad = client.post(
+        receipt_url + "/cash", data={"csrf_token": csrf_from(page.text), "cash-amount": "10.005"}
+    )
+    assert bad.status_code == 422 and "两位小数" in bad.text
+    over = client.post(
+        receipt_url + "/cash", data={"csrf_token": csrf_from(page.text), "cash-amount": "99"}
+    )
+    assert over.status_code == 422 and "超过了应付金额" in over.text
+    ok = client.post(
+        receipt_url + "/cash", data={"csrf_token": csrf_from(page.text), "cash-amount": "10"}
+    )
+    assert ok.status_code == 303
+    text = client.get(receipt_url).text
+    assert "现金交给 李秀英" in text and "已付清" in text
+
+
+def test_vendor_reports_collection_code_and_cannot_confirm_it(demo_app, client, auth, evening):
+    auth.login("13800000004")
+    r, _, _ = confirm(client, evening["C-03"])
+    receipt_url = r.headers["Location"]
+    page = client.get(receipt_url)
+    ok = client.post(
+        receipt_url + "/pay",
+        data={"csrf_token": csrf_from(page.text), "pay-amount": "10", "pay-reference": "8812"},
+    )
+    assert ok.status_code == 303
+    with demo_app.app_context():
+        payment_id = db.session.scalar(
+            select(db.func.max(db.text("id"))).select_from(db.text("payments"))
+        )
+    page = client.get(receipt_url)
+    assert "等待确认" in page.text
+    assert client.post(
+        f"/payments/{payment_id}/confirm", data={"csrf_token": csrf_from(page.text)}
+    ).status_code in (403, 404)
+    auth.logout()
+    auth.login("13800000002")
+    page = client.get(receipt_url)
+    assert (
+        client.post(
+            f"/payments/{payment_id}/confirm", data={"csrf_token": csrf_from(page.text)}
+        ).status_code
+        == 303
+    )
+    assert "由 李秀英 确认" in client.get(receipt_url).text
+
+
+def test_other_peoples_receipts_are_not_found(demo_app, client, auth, evening):
+    auth.login("13800000004")
+    r, _, _ = confirm(client, evening["C-04"])
+    receipt_url = r.headers["Location"]
+    auth.logout()
+    auth.login("13800000003")
+    assert client.get(receipt_url).status_code == 404
+    with demo_app.app_context():
+        other = Market(organization_id=1, name="别处", slug="elsewhere-x")
+        db.session.add(other)
+        db.session.commit()
+    assert client.get("/receipts/99999999").status_code == 404
+
+
+def test_unknown_and_malformed_tokens(client):
+    for token in ("short", "x" * 22, "ÿ" * 22):
+        assert client.get(f"/s/{token}").status_code == 404
+    assert client.post("/s/nope/checkin").status_code in (400, 302, 404)
