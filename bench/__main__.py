@@ -6,6 +6,7 @@ their own sections here."""
 
 import os
 
+from . import rush
 from .load import hammer
 from .server import running_server
 
@@ -26,9 +27,12 @@ def foundation(database_url: str | None, label: str) -> None:
 
 
 def main() -> None:
+    pg = os.environ.get("TEST_DATABASE_URL")
     foundation(None, "SQLite")
-    if pg := os.environ.get("TEST_DATABASE_URL"):
+    rush.run(None, "SQLite")
+    if pg:
         foundation(pg, "PostgreSQL")
+        rush.run(pg, "PostgreSQL")
 
 
 if __name__ == "__main__":

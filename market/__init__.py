@@ -101,13 +101,14 @@ def _register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .checkin import bp as checkin_bp
+    from .fees import bp as fees_bp
     from .guide import bp as guide_bp
     from .main import bp as main_bp
     from .sessions import bp as sessions_bp
     from .vendors import bp as vendors_bp
     from .zoning import bp as zoning_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, zoning_bp, guide_bp, vendors_bp, checkin_bp):
+    for bp in (main_bp, auth_bp, admin_bp, zoning_bp, guide_bp, vendors_bp, checkin_bp, fees_bp):
         app.register_blueprint(bp)
     app.register_blueprint(sessions_bp)
     api.init_app(app)

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import FeeRule, MarketSession, MonthlyPass, ReliefRule, Stall, Vendor
+from ..models import FeeRule, MarketSession, MonthlyPass, Relief, ReliefRule, Stall, Vendor
 
 
 @dataclass(frozen=True)
@@ -137,3 +137,89 @@ def add_rule(market, values: dict, *, actor, now, ip=None) -> FeeRule:
         session_kind=rule.session_kind,
     )
     return rule
+
+
+def add_relief_rule(market, relief_kind: str, percent_off: int, *, actor, now, ip=None):
+    from . import audit
+    from .errors import InvalidInput
+
+    if relief_kind not in Relief.KINDS:
+        raise InvalidInput(_l("Choose a fee relief from the list."), field="relief_kind")
+    if not 0 <= percent_off <= 100:
+        raise InvalidInput(_l("A percentage from 0 to 100."), field="percent_off")
+    rule = ReliefRule(
+        market_id=market.id,
+        relief_kind=relief_kind,
+        percent_off=percent_off,
+        effective_from=now,
+        created_by_id=actor.id,
+    )
+    db.session.add(rule)
+    db.session.flush()
+    audit.record(
+        "relief_rule.created",
+        rule,
+        actor=actor,
+        organization_id=market.organization_id,
+        ip=ip,
+        relief_kind=relief_kind,
+        percent_off=percent_off,
+    )
+    return rule
+
+
+def add_pass(market, stall_id: int, vendor_id: int, month, amount_fen: int, *, actor, ip=None):
+    """A monthly pass: the vendor holds the stall every session of that calendar month."""
+    import calendar
+
+    from . import audit
+    from .errors import Conflict, InvalidInput
+
+    stall = db.session.get(Stall, stall_id)
+    vendor = db.session.get(Vendor, vendor_id)
+    if stall is None or stall.market_id != market.id:
+        raise InvalidInput(_l("Choose a stall of this market."), field="stall_id")
+    if (
+        vendor is None
+        or vendor.organization_id != market.organization_id
+        or vendor.status != "approved"
+    ):
+        raise InvalidInput(_l("Choose an approved vendor of this community."), field="vendor_id")
+    if amount_fen < 0:
+        raise InvalidInput(_l("Enter an amount above zero."), field="amount")
+    first = month.replace(day=1)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    clash = db.session.scalar(
+        select(MonthlyPass.id).where(
+            MonthlyPass.stall_id == stall.id,
+            MonthlyPass.status == "active",
+            MonthlyPass.valid_from <= last,
+            MonthlyPass.valid_until >= first,
+        )
+    )
+    if clash:
+        raise Conflict(
+            _l("This stall already has a monthly pass for that month."), field="stall_id"
+        )
+    held = MonthlyPass(
+        market_id=market.id,
+        stall_id=stall.id,
+        vendor_id=vendor.id,
+        valid_from=first,
+        valid_until=last,
+        amount_fen=amount_fen,
+        created_by_id=actor.id,
+    )
+    db.session.add(held)
+    db.session.flush()
+    audit.record(
+        "monthly_pass.created",
+        held,
+        actor=actor,
+        organization_id=market.organization_id,
+        ip=ip,
+        stall=stall.code,
+        month=str(first),
+        amount_fen=amount_fen,
+    )
+    return held

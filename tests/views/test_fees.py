@@ -1,0 +1,69 @@
+"""The cadre's fee page: rules, relief, monthly passes, and bad input."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from market.extensions import db
+from market.models import FeeRule, MonthlyPass, Stall, User, Vendor
+from tests.conftest import csrf_from
+
+
+def _post(client, url, data):
+    page = client.get("/fees/markets/1")
+    prefix = url.rsplit("/", 1)[1].rstrip("s").replace("relief", "relief").replace("rule", "rule")
+    token = csrf_from(page.text)
+    return client.post(url, data={**data, f"{prefix}-csrf_token": token})
+
+
+def test_fee_page_rules_relief_and_passes(demo_app, client, auth):
+    auth.login()
+    page = client.get("/fees/markets/1")
+    assert page.status_code == 200 and "¥15.00" in page.text
+    r = _post(
+        client,
+        "/fees/markets/1/rules",
+        {"rule-zone_id": "", "rule-session_kind": "night", "rule-base": "12.50", "rule-power": "3"},
+    )
+    assert r.status_code == 302
+    r = _post(
+        client,
+        "/fees/markets/1/rules",
+        {"rule-zone_id": "", "rule-session_kind": "", "rule-base": "12.555"},
+    )
+    assert r.status_code == 422 and "两位小数" in r.text
+    with demo_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(FeeRule)) == 4
+        stall_id = db.session.scalar(select(Stall.id).where(Stall.code == "A-09"))
+        vendor_id = db.session.scalar(
+            select(Vendor.id)
+            .join(User, Vendor.user_id == User.id)
+            .where(User.phone == "13800000003")
+        )
+    month = datetime.now(UTC).strftime("%Y-%m")
+    data = {
+        "pass-stall_id": stall_id,
+        "pass-vendor_id": vendor_id,
+        "pass-month": month,
+        "pass-amount": "300",
+    }
+    assert _post(client, "/fees/markets/1/passes", data).status_code == 302
+    again = _post(client, "/fees/markets/1/passes", data)
+    assert again.status_code == 409 and "已有包月" in again.text
+    bad = _post(client, "/fees/markets/1/passes", {**data, "pass-month": "December"})
+    assert bad.status_code == 400
+    with demo_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(MonthlyPass)) == 1
+    r = _post(
+        client,
+        "/fees/markets/1/relief",
+        {"relief-relief_kind": "veteran", "relief-percent_off": "101"},
+    )
+    assert r.status_code == 400
+
+
+def test_guides_and_vendors_cannot_touch_fees(client, auth):
+    auth.login("13800000002")
+    assert client.get("/fees/markets/1").status_code == 403
+    token = csrf_from(client.get("/password").text)
+    assert client.post("/fees/markets/1/rules", data={"csrf_token": token}).status_code == 403
