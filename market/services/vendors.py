@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (
@@ -372,7 +373,8 @@ def search(
         query = query.where(Vendor.category == category)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     items = db.session.scalars(
-        query.order_by(Vendor.created_at.desc(), Vendor.id.desc())
+        query.options(selectinload(Vendor.user))
+        .order_by(Vendor.created_at.desc(), Vendor.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
