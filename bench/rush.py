@@ -6,18 +6,14 @@ and p99 under the same concurrency in the same run, their ratios, and the final 
 
 import http.client
 import json
-import tempfile
 import threading
 import time
-import uuid
-from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from .load import Result, hammer
-from .server import running_server
+from .server import running_server, scratch_database
 
 STALLS = VENDORS = 300
 CONCURRENCY = 16
@@ -116,26 +112,6 @@ def counted(database_url: str, session_id: int) -> tuple[int, int]:
         ).scalar()
     engine.dispose()
     return checkins, charges
-
-
-@contextmanager
-def scratch_database(server_url: str | None):
-    """A database of its own for one run: a SQLite file, or a new PostgreSQL database next to
-    the one named (dropped afterwards), so earlier runs never skew the counts."""
-    if server_url is None:
-        with tempfile.TemporaryDirectory(prefix="rush-") as folder:
-            yield f"sqlite:///{folder}/market.db"
-        return
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def run(server_url: str | None, label: str) -> None:

@@ -7,8 +7,12 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,3 +70,23 @@ def _wait(url: str, seconds: float = 30) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("benchmark server did not start")
+
+
+@contextmanager
+def scratch_database(server_url: str | None):
+    """A database of its own for one run: a SQLite file, or a new PostgreSQL database next to
+    the one named (dropped afterwards), so earlier runs never skew the counts."""
+    if server_url is None:
+        with tempfile.TemporaryDirectory(prefix="rush-") as folder:
+            yield f"sqlite:///{folder}/market.db"
+        return
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

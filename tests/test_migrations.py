@@ -1,14 +1,12 @@
 """`flask db upgrade` on an empty database gives exactly the models, on each backend."""
 
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
+from bench.server import scratch_database
 from market import create_app
 from market.extensions import db
 from tests.conftest import PG_URL, base_config
@@ -21,16 +19,8 @@ def empty_database_url(request, tmp_path):
         return
     if not PG_URL:
         pytest.skip("TEST_DATABASE_URL is not set (CI sets it)")
-    name = f"migr_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(PG_URL) as url:
+        yield url
 
 
 def test_upgrade_matches_models(empty_database_url, tmp_path):

@@ -6,15 +6,12 @@ import sqlite3
 import threading
 import urllib.error
 import urllib.request
-import uuid
-from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from bench.server import running_server
+from bench.server import running_server, scratch_database
 from market.services.rush import rush_phone
 from tests.conftest import PG_URL
 
@@ -50,29 +47,11 @@ def count(database_url, table):
     return n
 
 
-@contextmanager
-def own_database(kind: str, tmp_path_factory):
-    """A database of its own, so the server's data never meets the rest of the suite's."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('rush') / 'market.db'}"
-        return
-    name = f"rush_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite"] + (["postgresql"] if PG_URL else []))
 def rush_server(request, tmp_path_factory):
     setup = [["market", "rush", "--stalls", "60", "--vendors", str(VENDORS)]]
     with (
-        own_database(request.param, tmp_path_factory) as database_url,
+        scratch_database(PG_URL if request.param == "postgresql" else None) as database_url,
         running_server(database_url, workers=4, setup=setup) as url,
     ):
         tokens = [
