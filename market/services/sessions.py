@@ -29,19 +29,19 @@ log = logging.getLogger("market.sessions")
 S = SessionState
 
 
-# --- seams for the fee issue (monthly passes) ------------------------------------------------
+# --- monthly-pass reservations ----------------------------------------------------------------
 
 
 def hold_reserved_stalls(session: MarketSession, at: datetime) -> None:
-    """SEAM, a no-op until monthly passes exist (the fee issue fills it in): when a session
-    opens, hold the stalls of monthly-pass holders for them until `session.cutoff_at`.
-    Called once per session, inside the opening transaction."""
+    """Nothing to store: a stall with a monthly pass is held because services.checkin reads the
+    pass and `session.cutoff_at` at every scan (checkin.reserved_for). Kept as the hook for
+    opening effects that do need writing (e.g. notifying holders)."""
 
 
 def release_reserved_stalls(session: MarketSession, at: datetime) -> None:
-    """SEAM, a no-op until monthly passes exist (the fee issue fills it in): at the check-in
-    cutoff, give the held stalls whose holder has not checked in to anyone. Called once per
-    session (guarded by `reservations_released_at`), inside the tick's transaction."""
+    """Nothing to store either: after `session.cutoff_at` checkin.reserved_for no longer holds
+    the stall, so it is free for anyone. The tick records the moment once
+    (`reservations_released_at`)."""
 
 
 # --- transitions -----------------------------------------------------------------------------
