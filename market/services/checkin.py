@@ -75,12 +75,11 @@ def active_checkin(session: MarketSession, *, stall: Stall | None = None, vendor
     return db.session.scalar(query)
 
 
-def reserved_for(stall: Stall, session: MarketSession, now: datetime):
+def reserved_for(stall: Stall, session: MarketSession, now: datetime, held=fees.NO_PASS):
     """The monthly-pass holder this stall is held for, until the session's cutoff."""
-    held = fees.pass_on(stall, session)
-    if held is None or session.cutoff_at is None or now >= session.cutoff_at:
+    if session.cutoff_at is None or now >= session.cutoff_at:
         return None
-    return held
+    return fees.pass_on(stall, session) if held is fees.NO_PASS else held
 
 
 def held_stall_ids(session: MarketSession, now: datetime) -> set[int]:
@@ -179,7 +178,7 @@ def situation(stall: Stall, vendor: Vendor | None, now: datetime) -> Situation:
 
 
 def _open_session(stall: Stall, now: datetime) -> MarketSession:
-    session = sessions.market_status(stall.market, now).current
+    session = sessions.current_session(stall.market_id, now)
     if session is None:
         raise MarketClosed()
     return session
@@ -193,7 +192,9 @@ def _refuse_taken(stall, session, now):
     )
 
 
-def _check_stall(stall: Stall, session: MarketSession, vendor: Vendor, now: datetime) -> None:
+def _check_stall(
+    stall: Stall, session: MarketSession, vendor: Vendor, now: datetime, held=fees.NO_PASS
+) -> None:
     if stall.status == StallStatus.DISABLED:
         raise CheckInRefused(
             _l(
@@ -204,7 +205,7 @@ def _check_stall(stall: Stall, session: MarketSession, vendor: Vendor, now: date
             "stall_disabled",
             nearby_free(stall, session, now),
         )
-    held = reserved_for(stall, session, now)
+    held = reserved_for(stall, session, now, held)
     if held is not None and held.vendor_id != vendor.id:
         raise CheckInRefused(
             _l(
@@ -255,8 +256,9 @@ def check_in(
             _l("You already have stall %(code)s tonight. Move instead?", code=own.stall.code),
             "holds_other_stall",
         )
-    _check_stall(stall, session, vendor, now)
-    breakdown = fees.charge_for(stall, session, vendor, uses_power)
+    held = fees.pass_on(stall, session)
+    _check_stall(stall, session, vendor, now, held)
+    breakdown = fees.charge_for(stall, session, vendor, uses_power, held)
     checkin = CheckIn(
         market_id=stall.market_id,
         session_id=session.id,
@@ -268,18 +270,15 @@ def check_in(
     )
     try:
         with db.session.begin_nested():
-            db.session.add(checkin)
-            db.session.flush()
-            db.session.add(
-                Charge(
-                    checkin_id=checkin.id,
-                    base_fen=breakdown.base_fen,
-                    extras_fen=breakdown.extras_fen,
-                    relief_fen=breakdown.relief_fen,
-                    amount_fen=breakdown.amount_fen,
-                    breakdown=",".join(breakdown.lines),
-                )
+            # One flush writes both rows (the charge follows through the relationship).
+            checkin.charge = Charge(
+                base_fen=breakdown.base_fen,
+                extras_fen=breakdown.extras_fen,
+                relief_fen=breakdown.relief_fen,
+                amount_fen=breakdown.amount_fen,
+                breakdown=",".join(breakdown.lines),
             )
+            db.session.add(checkin)
             db.session.flush()
     except IntegrityError:
         # Another phone won the stall (or this vendor checked in elsewhere) a moment ago.

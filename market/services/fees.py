@@ -85,11 +85,16 @@ def pass_on(stall: Stall, session: MarketSession) -> MonthlyPass | None:
     )
 
 
+NO_PASS = object()
+
+
 def charge_for(
-    stall: Stall, session: MarketSession, vendor: Vendor, uses_power: bool = False
+    stall: Stall, session: MarketSession, vendor: Vendor, uses_power: bool = False, held=NO_PASS
 ) -> Breakdown:
+    """`held` may pass the stall's monthly pass when the caller already looked it up."""
     rule = rule_for(stall, session)
-    held = pass_on(stall, session)
+    if held is NO_PASS:
+        held = pass_on(stall, session)
     return compute(
         rule.base_fen if rule else 0,
         rule.power_fen if rule else 0,

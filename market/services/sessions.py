@@ -296,6 +296,23 @@ def market_status(market: Market, now: datetime) -> MarketStatus:
     return MarketStatus(market=market, now=now, zone=zone_of(market), **found)
 
 
+def current_session(market_id: int, now: datetime) -> MarketSession | None:
+    """The session open at `now` (the same rule as market_status, in one small query): open,
+    or scheduled and already begun, and not yet ended."""
+    now = as_utc(now)
+    return db.session.scalar(
+        select(MarketSession)
+        .where(
+            MarketSession.market_id == market_id,
+            MarketSession.starts_at <= now,
+            MarketSession.ends_at > now,
+            MarketSession.state.in_((S.OPEN, S.SCHEDULED)),
+        )
+        .order_by(MarketSession.starts_at, MarketSession.id)
+        .limit(1)
+    )
+
+
 def sessions_between(market: Market, first: date, last: date):
     """A select() of the market's sessions with business dates first … last, in time order."""
     return (
