@@ -301,7 +301,7 @@ class VendorRegistrationSchema(ma.Schema):
     @ma.validates_schema
     def _where(self, data, **kwargs):
         if not (data.get("stall_token") or data.get("market_slug")):
-            raise ma.ValidationError("Give stall_token or market_slug.", "market_slug")
+            raise ma.ValidationError(str(_l("Give stall_token or market_slug.")), "market_slug")
 
 
 class RegistrationResultSchema(ma.Schema):
@@ -335,7 +335,9 @@ class CheckInRequestSchema(ma.Schema):
     @ma.validates_schema
     def _one_stall(self, data, **kwargs):
         if ("stall_token" in data) == ("stall_id" in data):
-            raise ma.ValidationError("Give exactly one of stall_token and stall_id.", "stall_id")
+            raise ma.ValidationError(
+                str(_l("Give exactly one of stall_token and stall_id.")), "stall_id"
+            )
 
 
 class MoveRequestSchema(ma.Schema):
