@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import BooleanField, FloatField, HiddenField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import HiddenInput
 
 NONCE = Regexp(r"^[0-9a-f]{32}$")
 
@@ -18,6 +19,9 @@ class CheckInForm(PostedForm):
 
     nonce = HiddenField(validators=[DataRequired(), NONCE])
     uses_power = BooleanField(_l("I use electricity tonight"))
+    # Filled by static/js/geo.js when the phone shares its position; never required.
+    latitude = FloatField(widget=HiddenInput(), validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FloatField(widget=HiddenInput(), validators=[Optional(), NumberRange(-180, 180)])
 
 
 class AmountForm(PostedForm):

@@ -91,6 +91,11 @@ def check_in(token: str):
     user = _user()
     scope, key = "checkin-form", form.nonce.data
     digest = idempotency.request_hash({"stall": stall.id, "power": form.uses_power.data})
+    position = (
+        (form.latitude.data, form.longitude.data)
+        if form.latitude.data is not None and form.longitude.data is not None
+        else None
+    )
     try:
         if stored := idempotency.replay(user, scope, key, digest):
             return redirect(stored.body["location"])
@@ -99,6 +104,7 @@ def check_in(token: str):
             vendor,
             now(),
             actor=user,
+            position=position,
             uses_power=form.uses_power.data,
             ip=request.remote_addr,
         )

@@ -7,13 +7,13 @@ import pytest
 from bench.server import running_server
 from tests.e2e.conftest import PHONE, shot
 from tests.e2e.test_foundation import assert_fits_phone, login
-from tests.e2e.test_vendors import stall_url
+from tests.e2e.test_vendors import api, stall_url
 
 
 @pytest.fixture(scope="module")
 def evening():
     with running_server(
-        workers=2, setup=[["market", "rush", "--stalls", "40", "--vendors", "0"]]
+        workers=2, setup=[["market", "rush", "--stalls", "40", "--vendors", "1"]]
     ) as url:
         yield url
 
@@ -54,3 +54,23 @@ def test_three_taps_taken_stall_and_cash(browser, evening):
     assert "现金交给 李秀英" in second.content()
     for ctx in (first_ctx, second_ctx, guide_ctx):
         ctx.close()
+
+
+def test_the_phone_position_reaches_the_check_in(browser, evening):
+    """geo.js asks for the position on the tap: far from the market, the check-in is flagged."""
+    server = evening
+    ctx = browser.new_context(
+        **PHONE, geolocation={"latitude": 27.2, "longitude": 102.3}, permissions=["geolocation"]
+    )
+    page = ctx.new_page()
+    login(page, server, "13700000001")
+    page.goto(stall_url(server, "A-09"))
+    page.get_by_role("button", name="确认入场").click()
+    page.wait_for_url(f"{server}/receipts/*")
+    checkin_id = page.url.rsplit("/", 1)[1]
+    token = api(
+        server, "/api/v1/auth/token", payload={"phone": "13700000001", "password": "demo1234"}
+    )
+    body = api(server, f"/api/v1/checkins/{checkin_id}", token["access_token"])
+    assert body["outside_geofence"] is True
+    ctx.close()

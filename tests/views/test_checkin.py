@@ -159,3 +159,22 @@ def test_unknown_and_malformed_tokens(client):
     for token in ("short", "x" * 22, "ÿ" * 22):
         assert client.get(f"/s/{token}").status_code == 404
     assert client.post("/s/nope/checkin").status_code in (400, 302, 404)
+
+
+def test_position_from_the_page_flags_a_far_check_in(demo_app, client, auth, evening):
+    auth.login("13800000003")
+    page = client.get(f"/s/{evening['A-06']}")
+    assert "js/geo.js" in page.text and "data-geo" in page.text  # the demo market has a geofence
+    r, _, _ = confirm(client, evening["A-06"], latitude="26.9", longitude="101.9")
+    assert r.status_code == 303
+    with demo_app.app_context():
+        ci = db.session.scalar(select(CheckIn).order_by(CheckIn.id.desc()))
+        assert ci.outside_geofence is True
+    auth.logout()
+    auth.login("13800000004")
+    r, _, _ = confirm(client, evening["A-07"], latitude="26.5824", longitude="101.7187")
+    with demo_app.app_context():
+        ci = db.session.scalar(select(CheckIn).order_by(CheckIn.id.desc()))
+        assert ci.outside_geofence is False
+    r, _, _ = confirm(client, evening["A-08"], latitude="north", longitude="east")
+    assert r.status_code == 400  # not numbers: refused, nothing written
