@@ -20,6 +20,7 @@ def test_fee_page_rules_relief_and_passes(demo_app, client, auth):
     auth.login()
     page = client.get("/fees/markets/1")
     assert page.status_code == 200 and "¥15.00" in page.text
+    assert "夜市" in page.text and ">night<" not in page.text  # session kinds in words
     r = _post(
         client,
         "/fees/markets/1/rules",
