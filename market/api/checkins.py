@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import CheckIn, FeeRule, Payment, Stall, Vendor
-from ..services import access, checkin, fees, idempotency, payments, zoning
+from ..services import access, checkin, fees, idempotency, payments, sessions, zoning
 from ..services.clock import now
 from ..services.errors import NotFound
 from . import bp
@@ -177,8 +177,6 @@ def get_checkin(checkin_id):
 @errors(401, 403, 404, 422)
 def list_checkins(args):
     """Check-ins of a session, for guides of its market and cadres."""
-    from ..services import sessions
-
     session = sessions.session_for_staff(_user(), args["session"])
     page = page_of(
         select(CheckIn).where(CheckIn.session_id == session.id).order_by(CheckIn.id), args

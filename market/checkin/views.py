@@ -22,7 +22,6 @@ from ..services import (
 from ..services.clock import now
 from ..services.errors import DomainError, NotFound
 from ..services.money import parse_yuan
-from ..zoning.views import uploads_dir
 from . import bp
 from .forms import AmountForm, CheckInForm, CollectionCodeForm, ReasonAmountForm, ReasonForm
 
@@ -173,7 +172,9 @@ def collection_code(market_id: int):
         access.vendor_in(current_user, market.organization_id) is not None
         or access.can_guide_market(current_user, market)
     )
-    path = uploads.stored_path(uploads_dir(), market.collection_code_path) if allowed else None
+    path = (
+        uploads.stored_path(uploads.uploads_dir(), market.collection_code_path) if allowed else None
+    )
     if path is None:
         abort(404)
     return send_file(path, max_age=300)

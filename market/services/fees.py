@@ -1,5 +1,6 @@
 """The fee of one check-in: which rule is in force, relief, passes — computed in one place."""
 
+import calendar
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -7,6 +8,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import FeeRule, MarketSession, MonthlyPass, Relief, ReliefRule, Stall, Vendor
+from . import audit, zoning
+from .errors import Conflict, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,6 @@ LINE_LABELS = {
 
 def add_rule(market, values: dict, *, actor, now, ip=None) -> FeeRule:
     """A new rule in force for sessions starting from now on: charges already made keep theirs."""
-    from . import audit, zoning
-
     zone_id = values.get("zone_id")
     if zone_id is not None:
         zoning.zone_of_market(market, zone_id)
@@ -145,9 +146,6 @@ def add_rule(market, values: dict, *, actor, now, ip=None) -> FeeRule:
 
 
 def add_relief_rule(market, relief_kind: str, percent_off: int, *, actor, now, ip=None):
-    from . import audit
-    from .errors import InvalidInput
-
     if relief_kind not in Relief.KINDS:
         raise InvalidInput(_l("Choose a fee relief from the list."), field="relief_kind")
     if not 0 <= percent_off <= 100:
@@ -175,11 +173,6 @@ def add_relief_rule(market, relief_kind: str, percent_off: int, *, actor, now, i
 
 def add_pass(market, stall_id: int, vendor_id: int, month, amount_fen: int, *, actor, ip=None):
     """A monthly pass: the vendor holds the stall every session of that calendar month."""
-    import calendar
-
-    from . import audit
-    from .errors import Conflict, InvalidInput
-
     stall = db.session.get(Stall, stall_id)
     vendor = db.session.get(Vendor, vendor_id)
     if stall is None or stall.market_id != market.id:

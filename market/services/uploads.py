@@ -5,6 +5,7 @@ import io
 import secrets
 from pathlib import Path
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 
@@ -18,6 +19,11 @@ ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 class UploadTooLarge(InvalidInput):
     status = 413
     code = "upload_too_large"
+
+
+def uploads_dir() -> Path:
+    """instance/uploads: outside static/, so nothing uploaded is ever served as a page."""
+    return Path(current_app.instance_path) / "uploads"
 
 
 def read_limited(stream, limit: int = MAX_UPLOAD_BYTES, field: str = "image") -> bytes:

@@ -419,6 +419,7 @@ def awaiting_review(organization_ids) -> list[Vendor]:
                 Vendor.status != VendorStatus.PENDING,
                 or_(Vendor.pending_cert_no.is_not(None), Vendor.relief_status == "claimed"),
             )
+            .options(selectinload(Vendor.user))
             .order_by(Vendor.created_at.desc())
         )
     )

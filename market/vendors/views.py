@@ -21,7 +21,7 @@ FIELD_MAP = {"image": "health_cert_photo"}
 
 
 def certs_dir() -> Path:
-    return Path(current_app.instance_path) / "uploads" / "certs"
+    return uploads.uploads_dir() / "certs"
 
 
 def _registration_market() -> Market | None:

@@ -1,7 +1,5 @@
 """Cadre pages for the layout. Views parse and authorise; services.zoning holds the rules."""
 
-from pathlib import Path
-
 from flask import (
     Response,
     abort,
@@ -43,10 +41,6 @@ def _user():
 
 def _ip():
     return request.remote_addr
-
-
-def uploads_dir() -> Path:
-    return Path(current_app.instance_path) / "uploads"
 
 
 def public_base_url() -> str:
@@ -112,7 +106,7 @@ def _store_collection_code(form, market):
     if upload and getattr(upload, "filename", ""):
         name = uploads.save_image(
             upload.stream,
-            uploads_dir(),
+            uploads.uploads_dir(),
             field="collection_code",
             limit=current_app.config["UPLOAD_MAX_BYTES"],
         )
@@ -123,7 +117,7 @@ def _store_collection_code(form, market):
 @manager_only
 def collection_code(market_id):
     market = access.market_for_manager(current_user, market_id)
-    path = uploads.stored_path(uploads_dir(), market.collection_code_path)
+    path = uploads.stored_path(uploads.uploads_dir(), market.collection_code_path)
     if path is None:
         abort(404)
     return send_file(path, max_age=300)
