@@ -2,11 +2,14 @@
 
 Foundation benchmark: the rendered login page (session, CSRF token, translations, template)
 against /healthz (one SELECT 1). Later benchmarks (the opening rush, the year's reports) add
-their own sections here."""
+their own sections here: the opening rush (bench/rush.py), `ledger verify` over a year
+(bench/ledger.py) and the monthly report over a year (bench/reports.py). Name some to run
+only those: `python -m bench ledger reports`."""
 
 import os
+import sys
 
-from . import rush
+from . import ledger, reports, rush
 from .load import hammer
 from .server import running_server
 
@@ -26,13 +29,24 @@ def foundation(database_url: str | None, label: str) -> None:
     print(f"ratio login/healthz p99:        {page.pct(0.99) / max(health.pct(0.99), 0.01):.2f}")
 
 
+PARTS = {
+    "foundation": foundation,
+    "rush": rush.run,
+    "ledger": ledger.run,
+    "reports": reports.run,
+}
+
+
 def main() -> None:
+    """All benchmarks, or those named: `python -m bench reports`."""
     pg = os.environ.get("TEST_DATABASE_URL")
-    foundation(None, "SQLite")
-    rush.run(None, "SQLite")
-    if pg:
-        foundation(pg, "PostgreSQL")
-        rush.run(pg, "PostgreSQL")
+    chosen = sys.argv[1:] or list(PARTS)
+    unknown = set(chosen) - set(PARTS)
+    if unknown:
+        sys.exit(f"unknown benchmark: {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
+    for label, url in [("SQLite", None)] + ([("PostgreSQL", pg)] if pg else []):
+        for name in chosen:
+            PARTS[name](url, label)
 
 
 if __name__ == "__main__":

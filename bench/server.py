@@ -1,6 +1,7 @@
 """Start the app under gunicorn on a fresh database, for benchmarks."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -24,9 +25,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str | None = None, workers: int = 4, setup=()):
+def running_server(database_url: str | None = None, workers: int = 4, setup=(), env_out=None):
     """Yield the base URL of a gunicorn serving the demo data; stop it afterwards. `setup`
-    holds extra `flask` commands run before it starts (e.g. ["market", "rush"])."""
+    holds extra `flask` commands run before it starts (e.g. ["market", "rush"]); `env_out`, a
+    dict, receives the environment, to run more `flask` commands on the same database."""
     with tempfile.TemporaryDirectory(prefix="bench-") as instance:
         port = free_port()
         env = {
@@ -41,6 +43,8 @@ def running_server(database_url: str | None = None, workers: int = 4, setup=()):
             "LOG_JSON": "0",
             "REDIS_URL": "",
         }
+        if env_out is not None:
+            env_out.update(env)
         flask = [sys.executable, "-m", "flask", "--app", "app"]
         for args in (["db", "upgrade"], ["market", "demo"], *setup):
             subprocess.run([*flask, *args], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -73,14 +77,18 @@ def _wait(url: str, seconds: float = 30) -> None:
 
 
 @contextmanager
-def scratch_database(server_url: str | None):
+def scratch_database(server_url: str | None, prefix: str = "bench"):
     """A database of its own for one run: a SQLite file, or a new PostgreSQL database next to
-    the one named (dropped afterwards), so earlier runs never skew the counts."""
+    the one named (bench_<that name>_<random>, dropped afterwards), so earlier runs never skew
+    the counts."""
     if server_url is None:
         with tempfile.TemporaryDirectory(prefix="rush-") as folder:
             yield f"sqlite:///{folder}/market.db"
         return
-    name = f"bench_{uuid.uuid4().hex[:12]}"
+    # Named after the database given (each engineer's own) plus a random part: runs by others
+    # on the same server, or two runs at once, never meet. PostgreSQL names stop at 63 bytes.
+    own = re.sub(r"[^a-z0-9_]", "_", (make_url(server_url).database or "db").lower())[:40]
+    name = f"{prefix}_{own}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

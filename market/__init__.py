@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, dbsetup, errors, i18n, security, weblog
-from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from .extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,6 +59,18 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     htmx.init_app(app)
+    compress.init_app(app)
+
+    @app.after_request
+    def static_in_memory(response):
+        # Runs before compression (after_request runs last-registered first). Our static files
+        # are small: read whole, flask-compress takes its buffered path, which closes the
+        # file and offers gzip too, instead of streaming and leaving the handle open.
+        if request.endpoint == "static" and response.status_code == 200:
+            response.direct_passthrough = False
+            response.make_sequence()
+        return response
+
     limiter.init_app(app)
     app.session_interface = security.SessionInterface()
 
@@ -101,9 +113,13 @@ def _register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .checkin import bp as checkin_bp
+    from .complaints import bp as complaints_bp
     from .fees import bp as fees_bp
     from .guide import bp as guide_bp
+    from .ledger import bp as ledger_bp
     from .main import bp as main_bp
+    from .public import bp as public_bp
+    from .reports import bp as reports_bp
     from .sessions import bp as sessions_bp
     from .vendors import bp as vendors_bp
     from .zoning import bp as zoning_bp
@@ -111,5 +127,9 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (main_bp, auth_bp, admin_bp, zoning_bp, guide_bp, vendors_bp, checkin_bp, fees_bp):
         app.register_blueprint(bp)
     app.register_blueprint(sessions_bp)
+    app.register_blueprint(ledger_bp)
+    app.register_blueprint(complaints_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(public_bp)
     api.init_app(app)
     csrf.exempt(api.bp)

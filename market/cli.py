@@ -21,7 +21,7 @@ def demo_command(if_empty):
     if if_empty and db.session.scalar(select(Organization.id).limit(1)) is not None:
         click.echo("database not empty: demo data not loaded")
         return
-    changed = load_demo()
+    changed = load_demo(activity=True)
     db.session.commit()
     click.echo("demo data loaded" if changed else "demo data already present")
 
@@ -104,5 +104,94 @@ def rush_command(stalls, vendors):
     click.echo(f"market {result['market_id']}: session {result['session_id']} open")
 
 
+@market_cli.command("year-data")
+@click.option("--days", default=365, show_default=True, help="How many days of trade.")
+@click.option("--stalls", default=300, show_default=True)
+@click.option("--occupancy", default=0.8, show_default=True, help="Share of stalls taken.")
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day [before the first session]."
+)
+def year_data_command(days, stalls, occupancy, until):
+    """A year of trade for the demo market (benchmarks): two sessions a day, check-ins,
+    charges, payments and a valid hash-chained ledger, written in bulk."""
+    from .services import yeardata
+
+    market = yeardata.demo_market()
+    if market is None:
+        raise click.ClickException("load the demo first: flask market demo")
+    stall_rows, vendor_rows = yeardata.prepare(market, stalls, stalls)
+    db.session.commit()
+    year = yeardata.Year(market, stall_rows, vendor_rows, occupancy)
+    plan = [
+        (day, *session)
+        for day in yeardata.year_days(market, days, until.date() if until else None)
+        for session in yeardata.SESSIONS
+    ]
+    with click.progressbar(plan, label="sessions", show_pos=True) as bar:
+        for n, item in enumerate(bar, 1):
+            year.session(*item)
+            if n % 20 == 0:
+                year.flush()
+    year.flush()
+    year.finish()
+    click.echo(
+        f"{len(plan)} sessions, {year.counts['checkins']} check-ins, "
+        f"{year.counts['payments']} payments, {year.counts['entries']} ledger entries"
+    )
+
+
+ledger_cli = AppGroup("ledger", help="The community income ledger.")
+
+
+@ledger_cli.command("verify")
+@click.option("--organization", "organization_id", type=int, help="Only this organization id.")
+def verify_command(organization_id):
+    """Recompute every hash chain and balance: exit 0 when intact, 1 naming the first bad
+    entry."""
+    from .services import ledger
+
+    result = ledger.verify(organization_id)
+    if result.ok:
+        click.echo(
+            f"ledger intact: {result.entries_checked} entries in "
+            f"{result.organizations} organization(s)"
+        )
+        for org_id in sorted(db.session.scalars(select(Organization.id).order_by(Organization.id))):
+            head = ledger.chain_head(org_id)
+            if head is not None and organization_id in (None, org_id):
+                click.echo(f"organization {org_id}: head seq {head.seq} {head.entry_hash}")
+        return
+    click.echo(f"LEDGER BROKEN: {result.message}", err=True)
+    raise SystemExit(1)
+
+
+@market_cli.command("backup")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def backup_command(path):
+    """Copy the whole database to PATH [instance/backups/market-<UTC time>.*]: SQLite's online
+    backup API, or pg_dump --format=custom for PostgreSQL. Safe while the app runs."""
+    from .services import backup
+
+    try:
+        written = backup.backup(path or backup.default_path(current_app.instance_path))
+    except backup.BackupError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"backup written to {written}")
+
+
+@market_cli.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False))
+def restore_command(path):
+    """Load a backup made by `market backup` into this EMPTY database (refused otherwise)."""
+    from .services import backup
+
+    try:
+        backup.restore(path)
+    except backup.BackupError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"restored from {path}")
+
+
 def init_app(app):
     app.cli.add_command(market_cli)
+    app.cli.add_command(ledger_cli)

@@ -1,6 +1,7 @@
 """Extension objects: created here, bound to the app in create_app()."""
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -32,4 +33,6 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 htmx = HTMX()
+# gzip/brotli/zstd for pages, JSON and the vendored htmx: the board loads on weak 4G.
+compress = Compress()
 limiter = Limiter(key_func=get_remote_address)

@@ -1,5 +1,8 @@
 """Language choice: ?lang= (remembered in a cookie), then Accept-Language, else 简体中文."""
 
+from functools import cache
+
+from babel import Locale
 from flask import current_app, has_request_context, request
 from flask_babel import get_locale
 
@@ -14,7 +17,17 @@ def _supported(value: str | None) -> str | None:
     return ALIASES.get(value.strip().lower())
 
 
-def select_locale() -> str:
+@cache
+def _locale(name: str) -> Locale:
+    """Parsed once per process: Babel's parse scans its list of locales on every call."""
+    return Locale.parse(name)
+
+
+def select_locale() -> Locale:
+    return _locale(_select_name())
+
+
+def _select_name() -> str:
     if not has_request_context():  # CLI and scheduler speak the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = _supported(request.args.get("lang")) or _supported(request.cookies.get(LANG_COOKIE))

@@ -8,12 +8,31 @@ import shutil
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from market import create_app
 from market.extensions import db
 from market.services.demo import load_demo
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+def _per_worker(url: str | None) -> str | None:
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own (test_gw0, …),
+    created on first use: the fixtures drop and truncate whole schemas."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _per_worker(os.environ.get("TEST_DATABASE_URL"))
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 FAST_HASH = "scrypt:1024:8:1"  # same algorithm, lower cost: keeps the suite quick
 

@@ -3,8 +3,9 @@
 from sqlalchemy import func, select
 
 from market.extensions import db
-from market.models import Market, Organization, Role, Stall, User, Vendor, Zone
-from market.services import accounts
+from market.models import LedgerEntry, Market, Organization, Role, Stall, User, Vendor, Zone
+from market.services import accounts, ledger
+from tests.ledger_helpers import tamper
 
 
 def counts():
@@ -36,7 +37,7 @@ def test_demo_matches_interface_and_is_idempotent(app):
         statuses = {
             v.user.phone: (v.status, v.sells_food) for v in db.session.scalars(select(Vendor))
         }
-        assert statuses == {
+        assert {k: statuses[k] for k in ("13800000003", "13800000004", "13800000005")} == {
             "13800000003": ("approved", True),
             "13800000004": ("approved", False),
             "13800000005": ("pending", False),
@@ -94,3 +95,38 @@ def test_create_user_rejects_bad_phone_and_weak_password(app):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
         assert db.session.scalar(select(func.count()).select_from(Organization)) == 0
+
+
+def test_demo_evenings_pass_ledger_verify_and_an_altered_row_fails_it(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["market", "demo"]).exit_code == 0
+    r = runner.invoke(args=["ledger", "verify"])
+    assert r.exit_code == 0, r.output
+    assert "ledger intact" in r.output
+    with app.app_context():
+        org = db.session.scalars(select(Organization)).one()
+        entries = db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.organization_id == org.id)
+            .order_by(LedgerEntry.seq)
+        ).all()
+        assert len(entries) > 20
+        kinds = {e.source_key.split(":")[0] for e in entries}
+        assert {"payment", "session-close", "handover", "expense"} <= kinds
+        head = ledger.chain_head(org.id)
+        assert f"head seq {head.seq} {head.entry_hash}" in r.output
+        target = entries[len(entries) // 2]
+        org_id, seq, target_id = org.id, target.seq, target.id
+        tamper(
+            "UPDATE ledger_entries SET entry_date = :d WHERE id = :id",
+            d=target.entry_date.replace(day=1),
+            id=target.id,
+        )
+    r = runner.invoke(args=["ledger", "verify"])
+    assert r.exit_code == 1
+    assert f"organization {org_id}, entry seq {seq} (id {target_id})" in r.output
+
+
+def test_verify_on_an_empty_ledger_passes(app):
+    r = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    assert r.exit_code == 0 and "0 entries" in r.output

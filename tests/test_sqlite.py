@@ -86,3 +86,40 @@ def test_get_requests_begin_deferred(sqlite_app):
         event.remove(engine, "before_cursor_execute", capture)
     assert get_begins and all(s == "BEGIN" for s in get_begins)
     assert post_begins and all(s == "BEGIN IMMEDIATE" for s in post_begins)
+
+
+def test_late_write_intent_reads_without_the_lock_and_queues_at_the_first_write(sqlite_app):
+    """LATE (the check-in views): all four threads hold their reads at once (no write lock
+    taken yet, so the barrier is passed), then each write takes the lock in turn, none fails."""
+    with sqlite_app.app_context():
+        b.org()
+        db.session.commit()
+    start = threading.Barrier(4, timeout=10)
+    have_read = threading.Barrier(4, timeout=10)
+    errors = []
+
+    def worker(n):
+        with sqlite_app.app_context():
+            try:
+                dbsetup.write_intent.set(dbsetup.LATE)
+                start.wait()
+                db.session.scalar(select(Organization).limit(1))
+                have_read.wait()  # would time out if a read had taken the write lock
+                db.session.add(Organization(name=f"迟写{n}", short_name=f"迟写{n}"))
+                db.session.commit()
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with sqlite_app.app_context():
+        names = db.session.scalars(
+            select(Organization.name).where(Organization.name.like("迟写%"))
+        ).all()
+    assert sorted(names) == [f"迟写{n}" for n in range(4)]

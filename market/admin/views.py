@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from ..auth.decorators import roles_required
 from ..extensions import db
 from ..models import Market, Organization, Role, Stall, Vendor, VendorStatus, Zone
-from ..services import access
+from ..services import access, handovers
 from . import bp
 
 
@@ -45,4 +45,6 @@ def dashboard():
         stall_counts=stall_counts,
         zone_counts=zone_counts,
         pending=pending,
+        holding=handovers.cash_not_handed_over(org_ids),
+        waiting=handovers.pending_for(org_ids),
     )

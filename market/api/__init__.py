@@ -30,10 +30,51 @@ bp = Blueprint("api_v1", __name__, url_prefix="/api/v1", description="Tidal mark
 
 
 def init_app(app):
-    from . import checkins, routes, sessions, vendors, zoning  # noqa: F401  (registers the operations on bp)
+    from . import (  # noqa: F401  (registers the operations on bp)
+        checkins,
+        complaints,
+        guide,
+        ledger,
+        reports,
+        routes,
+        sessions,
+        vendors,
+        zoning,
+    )
 
     api.init_app(app)
+    _document_cross_field_rules()
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "signed token"}
     )
     api.register_blueprint(bp)
+
+
+def _document_cross_field_rules():
+    """Rules between fields (the schemas' @validates_schema) in JSON Schema words too, so the
+    document promises no more than the API accepts. Registered before the operations, which
+    then refer to these components."""
+    from .complaints import ComplaintRequestSchema
+    from .schemas import CheckInRequestSchema, StallUpdateSchema
+
+    rules = {
+        "CheckInRequest": (
+            CheckInRequestSchema,
+            {"oneOf": [{"required": ["stall_token"]}, {"required": ["stall_id"]}]},
+        ),
+        "ComplaintRequest": (
+            ComplaintRequestSchema,
+            {"oneOf": [{"required": ["stall_token"]}, {"required": ["market_slug"]}]},
+        ),
+        "StallUpdate": (
+            StallUpdateSchema,
+            {
+                "anyOf": [
+                    {"properties": {"disabled_reason": {"enum": [None, ""]}}},
+                    {"required": ["status"], "properties": {"status": {"enum": ["disabled"]}}},
+                ]
+            },
+        ),
+    }
+    for name, (schema, extra) in rules.items():
+        api.spec.components.schema(name, component=extra, schema=schema)

@@ -3,7 +3,9 @@ take an Idempotency-Key: the same key and body give back the first answer."""
 
 from flask import g, jsonify, make_response, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from ..dbsetup import late_write
 from ..extensions import db
 from ..models import CheckIn, FeeRule, Payment, Stall, Vendor
 from ..services import access, checkin, fees, idempotency, payments, sessions, zoning
@@ -104,7 +106,7 @@ def idempotent(scope: str, payload: dict, run, schema):
 def _stall(data: dict) -> Stall:
     if "stall_token" in data:
         return zoning.stall_for_token(data["stall_token"])
-    stall = db.session.get(Stall, data["stall_id"])
+    stall = db.session.get(Stall, data["stall_id"], options=[joinedload(Stall.market)])
     if stall is None:
         raise NotFound()
     return stall
@@ -124,6 +126,7 @@ def _vendor_for(stall: Stall, data: dict) -> Vendor:
 
 
 @bp.route("/checkins", methods=["POST"])
+@late_write
 @token_required
 @bp.doc(security=BEARER, parameters=IDEMPOTENCY_HEADER)
 @bp.arguments(CheckInRequestSchema)

@@ -55,12 +55,26 @@ ID_RANGE = ma.validate.Range(min=1, max=MAX_ID)
 # JSON bodies: integers must be integers (2.5 is refused, not cut to 2); query strings are text.
 
 
-def _text(max_length: int, *, required: bool = False, nullable: bool = False, min_length=None):
-    return ma.fields.String(
-        required=required,
-        allow_none=nullable,
-        validate=ma.validate.Length(min=min_length, max=max_length),
-    )
+def _text(
+    max_length: int,
+    *,
+    required: bool = False,
+    nullable: bool = False,
+    min_length=None,
+    pattern: str | None = None,
+):
+    """A string field; `pattern` (the service's own rule) also goes into the OpenAPI document,
+    so a client (and schemathesis) knows what is accepted before sending it."""
+    validate = [ma.validate.Length(min=min_length, max=max_length)]
+    if pattern:
+        validate.append(ma.validate.Regexp(pattern, error=_l("This is not in the expected form.")))
+    return ma.fields.String(required=required, allow_none=nullable, validate=validate)
+
+
+# The services' rules (services/zoning.py), anchored for JSON Schema.
+ZONE_CODE = r"^[A-Za-z0-9]{1,8}$"
+COLOR = r"^#[0-9a-fA-F]{6}$"
+STALL_CODE = r"^[A-Za-z0-9][A-Za-z0-9-]{0,15}$"
 
 
 class PageArgsSchema(ma.Schema):
@@ -136,9 +150,9 @@ class ZonePageSchema(PageSchema):
 
 
 class ZoneUpdateSchema(ma.Schema):
-    code = _text(8, min_length=1)
+    code = _text(8, min_length=1, pattern=ZONE_CODE)
     name = _text(40, min_length=1)
-    color = _text(7, min_length=1)
+    color = _text(7, min_length=1, pattern=COLOR)
     sort_order = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=999))
     categories = _text(200)
     goods_note = _text(200, nullable=True)
@@ -146,7 +160,7 @@ class ZoneUpdateSchema(ma.Schema):
 
 
 class ZoneCreateSchema(ZoneUpdateSchema):
-    code = _text(8, required=True, min_length=1)
+    code = _text(8, required=True, min_length=1, pattern=ZONE_CODE)
     name = _text(40, required=True, min_length=1)
 
 
@@ -210,7 +224,7 @@ def _grid(low: int, high: int, **kw):
 class StallFieldsSchema(ma.Schema):
     """The fields of services.zoning.STALL_FIELDS, with the service's ranges."""
 
-    code = _text(16, min_length=1)
+    code = _text(16, min_length=1, pattern=STALL_CODE)
     zone_id = ma.fields.Integer(strict=True, validate=ID_RANGE)
     width_cm = _grid(50, 2000)
     depth_cm = _grid(50, 2000)
@@ -222,7 +236,7 @@ class StallFieldsSchema(ma.Schema):
 
 
 class StallCreateSchema(StallFieldsSchema):
-    code = _text(16, required=True, min_length=1)
+    code = _text(16, required=True, min_length=1, pattern=STALL_CODE)
     zone_id = ma.fields.Integer(strict=True, required=True, validate=ID_RANGE)
     grid_row = _grid(0, 199, required=True)
     grid_col = _grid(0, 199, required=True)

@@ -25,10 +25,15 @@ from .schemas import PageArgsSchema, PageSchema
 MAX_RANGE_DAYS = 62
 DEFAULT_RANGE_DAYS = 14
 # Dates and instants a market can mean; outside them date arithmetic would overflow.
+# The patterns say the same in the OpenAPI document (which has no date ranges): any instant of
+# the years 2000–2099 with any UTC offset lies inside SANE_INSTANTS.
 SANE_DATES = ma.validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
+SANE_DATE_DOC = {"pattern": r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"}
 SANE_INSTANTS = ma.validate.Range(
-    min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(2100, 12, 31, tzinfo=UTC)
+    min=datetime(1999, 12, 31, tzinfo=UTC), max=datetime(2100, 12, 31, tzinfo=UTC)
 )
+SANE_INSTANT_DOC = {"pattern": r"^20[0-9]{2}-"}
+HHMM = {"pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$"}
 KINDS = ma.validate.OneOf(("morning", "night", "special"))
 
 
@@ -80,10 +85,14 @@ class SessionPageSchema(PageSchema):
 
 class SessionRangeArgsSchema(PageArgsSchema):
     first = ma.fields.Date(
-        data_key="from", validate=SANE_DATES, metadata={"description": "business date; today"}
+        data_key="from",
+        validate=SANE_DATES,
+        metadata={"description": "business date; today", **SANE_DATE_DOC},
     )
     last = ma.fields.Date(
-        data_key="to", validate=SANE_DATES, metadata={"description": "business date; from + 13"}
+        data_key="to",
+        validate=SANE_DATES,
+        metadata={"description": "business date; from + 13", **SANE_DATE_DOC},
     )
 
     @ma.validates_schema
@@ -104,7 +113,9 @@ class CancelSchema(ma.Schema):
 
 class ExtendSchema(ma.Schema):
     ends_at = ma.fields.AwareDateTime(
-        required=True, validate=SANE_INSTANTS, metadata={"example": "2026-11-23T23:30+08:00"}
+        required=True,
+        validate=SANE_INSTANTS,
+        metadata={"example": "2026-11-23T23:30+08:00", **SANE_INSTANT_DOC},
     )
 
 
@@ -137,13 +148,14 @@ class TemplateUpdateSchema(ma.Schema):
         validate=ma.validate.Length(min=1, max=7),
         metadata={"description": "ISO weekdays, 1 = Monday … 7 = Sunday"},
     )
-    start_local = ma.fields.Time(format="%H:%M", metadata={"example": "18:00"})
+    start_local = ma.fields.Time(format="%H:%M", metadata={"example": "18:00", **HHMM})
     end_local = ma.fields.Time(
-        format="%H:%M", metadata={"example": "01:00", "description": "before start: next day"}
+        format="%H:%M",
+        metadata={"example": "01:00", "description": "before start: next day", **HHMM},
     )
     cutoff_minutes = ma.fields.Integer(validate=ma.validate.Range(min=0, max=24 * 60))
-    valid_from = ma.fields.Date(validate=SANE_DATES)
-    valid_until = ma.fields.Date(allow_none=True, validate=SANE_DATES)
+    valid_from = ma.fields.Date(validate=SANE_DATES, metadata=SANE_DATE_DOC)
+    valid_until = ma.fields.Date(allow_none=True, validate=SANE_DATES, metadata=SANE_DATE_DOC)
     is_active = ma.fields.Boolean()
 
 
@@ -155,8 +167,8 @@ class TemplateCreateSchema(TemplateUpdateSchema):
         required=True,
         validate=ma.validate.Length(min=1, max=7),
     )
-    start_local = ma.fields.Time(format="%H:%M", required=True)
-    end_local = ma.fields.Time(format="%H:%M", required=True)
+    start_local = ma.fields.Time(format="%H:%M", required=True, metadata=HHMM)
+    end_local = ma.fields.Time(format="%H:%M", required=True, metadata=HHMM)
 
 
 class RemovedSchema(ma.Schema):
@@ -177,8 +189,8 @@ class ClosureListSchema(ma.Schema):
 
 
 class ClosureCreateSchema(ma.Schema):
-    first_date = ma.fields.Date(required=True, validate=SANE_DATES)
-    last_date = ma.fields.Date(required=True, validate=SANE_DATES)
+    first_date = ma.fields.Date(required=True, validate=SANE_DATES, metadata=SANE_DATE_DOC)
+    last_date = ma.fields.Date(required=True, validate=SANE_DATES, metadata=SANE_DATE_DOC)
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
 
 

@@ -6,6 +6,8 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..complaints.pages import card_page
+from ..dbsetup import late_write
 from ..extensions import db
 from ..models import Market, Payment
 from ..services import (
@@ -52,7 +54,8 @@ def _scan_page(stall, error: DomainError | None = None, status: int = 200):
         situation = checkin.situation(stall, _vendor_for(stall), now())
     except DomainError:  # a market with a broken timezone: the stall page still shows
         situation = checkin.Situation("anonymous", stall)
-    form = CheckInForm(nonce=new_nonce())
+    # Only the free and move pages carry the form: the other states need no form to build.
+    form = CheckInForm(nonce=new_nonce()) if situation.kind in ("free", "move") else None
     return (
         render_template(
             "checkin/scan.html",
@@ -73,11 +76,16 @@ def _scan_page(stall, error: DomainError | None = None, status: int = 200):
 
 @bp.route("/s/<path:token>")
 def scan(token: str):
-    """The page behind every stall poster: open to everyone, no login needed to read it."""
-    return _scan_page(zoning.stall_for_token(token))
+    """The page behind every stall poster: a vendor of the market gets the check-in flow;
+    everyone else (shoppers, neighbours, staff) the stall card, no login needed."""
+    stall = zoning.stall_for_token(token)
+    if _vendor_for(stall) is None:
+        return card_page(stall)
+    return _scan_page(stall)
 
 
 @bp.route("/s/<path:token>/checkin", methods=["POST"])
+@late_write
 @login_required
 def check_in(token: str):
     stall = zoning.stall_for_token(token)

@@ -1,19 +1,26 @@
-from flask import render_template
+"""The guide's board: the market's stalls live, as a map and as a list."""
+
+from flask import make_response, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.decorators import roles_required
 from ..extensions import db
 from ..models import Market, Role
-from ..services import access, layout, vendor_pass, vendors, zoning
-from ..services.errors import NotFound
+from ..services import access, board, layout, session_plan, vendor_pass, vendors, zoning
+from ..services.clock import now
+from ..services.errors import DomainError, NotFound
+from ..services.money import yuan
 from . import bp
 
+ID = "int(max=2147483647)"
+VIEWS = ("map", "list")
+POLL_SECONDS = 5
 
-@bp.route("/")
-@roles_required(*Role.STAFF)
-def index():
-    markets = db.session.scalars(
+
+def guided_markets():
+    return db.session.scalars(
         select(Market)
         .where(
             Market.id.in_(access.guided_market_ids(current_user))
@@ -21,34 +28,117 @@ def index():
         )
         .order_by(Market.id)
     ).all()
-    return render_template("guide/index.html", markets=markets)
 
 
-@bp.route("/markets/<int(max=2147483647):market_id>/board")
+@bp.route("/")
 @roles_required(*Role.STAFF)
-def board(market_id: int):
+def index():
+    return render_template("guide/index.html", markets=guided_markets())
+
+
+def _board_context(market: Market):
+    view = request.args.get("view", "map")
+    sort = request.args.get("sort", "state")
+    # Unknown values fall back to the defaults: a bad query string never breaks the page.
+    view = view if view in VIEWS else "map"
+    sort = sort if sort in board.SORTS else "state"
+    state = board.build(market, now())
+    return {
+        "market": market,
+        "board": state,
+        "view": view,
+        "sort": sort,
+        "rows": board.sorted_rows(state, sort),
+        "map": layout.build(market, market.zones, [r.stall for r in state.rows]),
+        "states": board.stall_states(state),
+        "marks": _marks(state),
+        "labels": board.STATE_LABELS,
+        "flagged_label": board.FLAGGED_LABEL,
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+def _marks(state) -> dict[int, str]:
+    """A second line on each stall of the map, so the state reads without colour too."""
+    marks = {}
+    for r in state.rows:
+        if r.state == board.StallState.UNPAID:
+            mark = yuan(r.unpaid_fen)
+        elif r.state == board.StallState.PAID:
+            mark = "✓"
+        elif r.state == board.StallState.RESERVED:
+            mark = _("Held")
+        else:
+            mark = ""
+        marks[r.stall.id] = ("⚑" + mark) if r.flagged else mark
+    return marks
+
+
+@bp.route(f"/markets/<{ID}:market_id>/board", endpoint="board")
+@roles_required(*Role.STAFF)
+def board_page(market_id: int):
     market = access.market_for_guide(current_user, market_id)
-    stalls = zoning.stalls_of(market)
-    return render_template(
-        "guide/board.html", market=market, map=layout.build(market, market.zones, stalls)
-    )
+    return render_template("guide/board.html", **_board_context(market))
+
+
+@bp.route(f"/markets/<{ID}:market_id>/board/live")
+@roles_required(*Role.STAFF)
+def board_live(market_id: int):
+    """What the board polls. Unchanged since `v` (or the ETag): 204 / 304 and no body."""
+    market = access.market_for_guide(current_user, market_id)
+    context = _board_context(market)
+    version = context["board"].version
+    if request.args.get("v") == version:
+        response = make_response("", 204)
+    elif version in request.if_none_match:
+        response = make_response("", 304)
+    else:
+        response = make_response(render_template("guide/_live.html", **context))
+    response.set_etag(version)
+    response.headers["Cache-Control"] = "no-cache, private"
+    response.vary.add("Cookie")
+    return response
 
 
 @bp.route("/pass/<string(maxlength=200):token>")
 @roles_required(*Role.STAFF)
 def identify(token: str):
-    """What the guide's phone opens after scanning a vendor pass."""
+    """What the guide's phone opens after scanning a vendor pass: who it is, and where a guide
+    of one of this vendor's markets can check them in."""
     vendor = vendor_pass.vendor_from_pass(token)
-    allowed = access.has_org_role(current_user, vendor.organization_id) or any(
-        g.organization_id == vendor.organization_id and g.role == Role.GUIDE
-        for g in access.grants(current_user)
-    )
-    if not allowed:
+    markets = [m for m in guided_markets() if m.organization_id == vendor.organization_id]
+    if not markets:
         raise NotFound()
+    free = {}
+    for market in markets:
+        state = board.build(market, now())
+        if state.session is not None:
+            free[market.id] = [r.stall for r in state.rows if r.state == board.StallState.FREE]
     return render_template(
         "guide/identify.html",
         vendor=vendor,
+        markets=markets,
+        free=free,
         status_label=vendors.status_label,
         category_label=vendors.category_label,
         certificate_state=vendors.certificate_state,
+        zoning=zoning,
     )
+
+
+@bp.app_template_filter("market_time")
+def market_time(moment, market_id: int) -> str:
+    """A stored UTC time as the market's clock shows it."""
+    market = db.session.get(Market, market_id)
+    try:
+        local = moment.astimezone(session_plan.zone_of(market))
+    except DomainError:
+        local = moment
+    return local.strftime("%m-%d %H:%M")
+
+
+@bp.app_template_filter("signed_yuan")
+def signed_yuan(fen: int | None) -> str:
+    if fen is None:
+        return ""
+    return ("+" if fen > 0 else "") + yuan(fen)

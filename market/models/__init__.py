@@ -1,8 +1,33 @@
 """The whole domain, one module per aggregate. Import from here."""
 
 from .audit import AuditEvent
+from .complaints import (
+    COMPLAINT_KINDS,
+    MARKET_COMPLAINT_KINDS,
+    STALL_COMPLAINT_KINDS,
+    Complaint,
+)
 from .fees import CheckInMove, FeeRule, IdempotencyRecord, MonthlyPass, ReliefRule
-from .ledger import ACCOUNT_KINDS, LedgerAccount, LedgerEntry, LedgerLine
+from .guide import (
+    INCIDENT_KINDS,
+    CashHandover,
+    HandoverItem,
+    HandoverState,
+    Incident,
+    IncidentState,
+)
+from .ledger import (
+    ACCOUNT_KINDS,
+    AppendOnlyError,
+    Expense,
+    ExpenseState,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerLine,
+    LockedDay,
+    MonthClose,
+    SessionReconciliation,
+)
 from .org import Organization, Role, RoleGrant
 from .places import Market, RetiredStallToken, Stall, StallStatus, Zone, new_stall_token
 from .sessions import (
@@ -27,6 +52,22 @@ from .vendors import Relief, Vendor, VendorStatus
 
 __all__ = [
     "ACCOUNT_KINDS",
+    "AppendOnlyError",
+    "Expense",
+    "ExpenseState",
+    "LockedDay",
+    "MonthClose",
+    "SessionReconciliation",
+    "COMPLAINT_KINDS",
+    "MARKET_COMPLAINT_KINDS",
+    "STALL_COMPLAINT_KINDS",
+    "Complaint",
+    "INCIDENT_KINDS",
+    "CashHandover",
+    "HandoverItem",
+    "HandoverState",
+    "Incident",
+    "IncidentState",
     "SESSION_KINDS",
     "AuditEvent",
     "Charge",

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Market, Organization, Role, RoleGrant, Stall, User, Vendor, Zone
+from ..models import Incident, Market, Organization, Role, RoleGrant, Stall, User, Vendor, Zone
 from .errors import Forbidden, NotFound
 
 
@@ -97,3 +97,17 @@ def organization_for_manager(user: User, organization_id: int):
     if org is None or not has_org_role(user, org.id):
         raise NotFound()
     return org
+
+
+def stall_for_guide(user: User, stall_id: int):
+    stall = db.session.get(Stall, stall_id)
+    if stall is None or not can_guide_market(user, stall.market):
+        raise NotFound()
+    return stall
+
+
+def incident_for_guide(user: User, incident_id: int):
+    incident = db.session.get(Incident, incident_id)
+    if incident is None or not can_guide_market(user, db.session.get(Market, incident.market_id)):
+        raise NotFound()
+    return incident

@@ -272,6 +272,7 @@ def check_in(
         with db.session.begin_nested():
             # One flush writes both rows (the charge follows through the relationship).
             checkin.charge = Charge(
+                payments=[],  # known empty: the answer needs no query for them
                 base_fen=breakdown.base_fen,
                 extras_fen=breakdown.extras_fen,
                 relief_fen=breakdown.relief_fen,

@@ -20,7 +20,7 @@ from ..models import (
     Zone,
     utcnow,
 )
-from . import accounts
+from . import accounts, ledger
 
 ORG_NAME = "金汇社区股份经济合作社"
 MARKET_SLUG = "jinhui"
@@ -82,8 +82,9 @@ def _user(phone: str, name: str) -> User:
     return user
 
 
-def load_demo() -> bool:
-    """Create what is missing of the demo data. Returns True when anything was added."""
+def load_demo(activity: bool = False) -> bool:
+    """Create what is missing of the demo data. Returns True when anything was added.
+    `activity`: also a few evenings of trade and their ledger (services.demo_activity)."""
     before = _row_count()
     org = _get_or_create(
         Organization,
@@ -188,7 +189,12 @@ def load_demo() -> bool:
             },
         )
     db.session.flush()
-    return _row_count() != before
+    added = ledger.ensure_chart(org)
+    if activity:
+        from .demo_activity import load_activity
+
+        added = load_activity(org, market, DEMO_PASSWORD) or added
+    return _row_count() != before or added
 
 
 def _row_count() -> int:

@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Charge, Payment, PaymentMethod, PaymentStatus, Role, User, utcnow
-from . import access, audit
+from ..models import Charge, Payment, PaymentMethod, PaymentStatus, Role, User
+from . import access, audit, clock, ledger_postings
 from .errors import Conflict, Forbidden, InvalidInput
 from .money import yuan
 
@@ -70,7 +70,7 @@ def record_cash(charge: Charge, amount_fen: int, guide: User, *, ip=None) -> Pay
     if not _staff_of(charge, guide):
         raise Forbidden()
     _check_amount(charge, amount_fen)
-    now = utcnow()
+    now = clock.now()
     payment = Payment(
         charge=charge,
         method=PaymentMethod.CASH,
@@ -83,6 +83,7 @@ def record_cash(charge: Charge, amount_fen: int, guide: User, *, ip=None) -> Pay
     )
     db.session.add(payment)
     _record(charge, "payment.cash", payment, guide, ip)
+    ledger_postings.post_payment(payment, guide)
     return payment
 
 
@@ -121,9 +122,10 @@ def confirm(payment: Payment, actor: User, *, ip=None) -> Payment:
     payment.status, payment.confirmed_by_id, payment.confirmed_at = (
         PaymentStatus.CONFIRMED,
         actor.id,
-        utcnow(),
+        clock.now(),
     )
     _record(charge, "payment.confirmed", payment, actor, ip)
+    ledger_postings.post_payment(payment, actor)
     return payment
 
 
@@ -135,7 +137,7 @@ def waive(charge: Charge, amount_fen: int, reason: str, cadre: User, *, ip=None)
     if not reason:
         raise InvalidInput(_l("Say why the fee is waived."), code="reason_required", field="reason")
     _check_amount(charge, amount_fen)
-    now = utcnow()
+    now = clock.now()
     payment = Payment(
         charge=charge,
         method=PaymentMethod.WAIVER,
@@ -149,6 +151,7 @@ def waive(charge: Charge, amount_fen: int, reason: str, cadre: User, *, ip=None)
     )
     db.session.add(payment)
     _record(charge, "payment.waived", payment, cadre, ip, reason=reason)
+    ledger_postings.post_payment(payment, cadre)
     return payment
 
 
@@ -167,7 +170,7 @@ def void(payment: Payment, actor: User, reason: str, *, ip=None) -> Payment:
         raise InvalidInput(
             _l("Say why the payment is voided."), code="reason_required", field="reason"
         )
-    now = utcnow()
+    now = clock.now()
     reversal = Payment(
         charge=charge,
         method=payment.method,
@@ -183,6 +186,7 @@ def void(payment: Payment, actor: User, reason: str, *, ip=None) -> Payment:
     )
     db.session.add(reversal)
     _record(charge, "payment.voided", reversal, actor, ip, voids=payment.id, reason=reason)
+    ledger_postings.post_void(reversal, actor)
     return reversal
 
 

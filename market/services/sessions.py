@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Market, MarketSession, SessionState
-from . import access, audit, takings
+from . import access, audit, ledger_postings, takings
 from .clock import as_utc
 from .errors import DomainError, NotFound
 from .session_plan import HORIZON_DAYS, generate_ahead, local_today, zone_of
@@ -98,8 +98,9 @@ def end_session(
     session.closed_at = at
     _mark(session, actor, note)
     effects = takings.close_effects(session, at, actor.id if actor is not None else None)
-    # LEDGER SEAM: the ledger issue posts `effects.takings` here, in this same transaction,
-    # so a closed session and its ledger entry commit together or not at all.
+    # In this same transaction: a closed session and its ledger entry commit together or not
+    # at all (unpaid charges to receivables, relief by the rules to the contra account).
+    ledger_postings.post_session_close(session, effects.takings, actor)
     record(
         "session.cancelled" if reason else "session.closed",
         session,

@@ -83,9 +83,14 @@ def _unpaid(charge: Charge, confirmed: dict[str, int]) -> int:
 
 def session_takings(session: MarketSession) -> SessionTakings:
     """The summary the ledger posts for a closed session; safe to call at any time."""
+    return summarise(session, _charges(session))
+
+
+def summarise(session: MarketSession, charges) -> SessionTakings:
+    """Sum the session's charges (with their payments loaded): the board and the close agree."""
     collected = dict.fromkeys(MONEY_METHODS, 0)
     expected = relief = waived = pending = unpaid = 0
-    charges = _charges(session)
+    charges = list(charges)
     for charge in charges:
         confirmed, charge_pending = _settled_by_method(charge)
         expected += charge.amount_fen

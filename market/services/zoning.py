@@ -6,6 +6,7 @@ from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import (
@@ -502,7 +503,12 @@ def stall_for_token(token: str) -> Stall:
     """The stall behind a scanned token: 404 when unknown (or malformed), 410 when replaced."""
     if not TOKEN_RE.fullmatch(token or ""):
         raise NotFound(_l("This QR code is not one of ours."), code="unknown_token")
-    stall = db.session.scalar(select(Stall).where(Stall.qr_token == token))
+    # Every scan shows the stall's market and zone: one query for the three.
+    stall = db.session.scalar(
+        select(Stall)
+        .options(joinedload(Stall.market), joinedload(Stall.zone))
+        .where(Stall.qr_token == token)
+    )
     if stall is not None:
         return stall
     if db.session.scalar(select(RetiredStallToken.id).where(RetiredStallToken.token == token)):

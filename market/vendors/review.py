@@ -7,7 +7,7 @@ from flask_login import current_user
 from ..auth.decorators import roles_required
 from ..extensions import db
 from ..models import Role, Vendor, VendorStatus
-from ..services import access, uploads
+from ..services import access, complaint_stats, uploads
 from ..services import vendors as vendor_service
 from ..services.errors import DomainError, NotFound
 from . import bp
@@ -84,6 +84,7 @@ def detail(vendor_id):
         "vendors/detail.html",
         vendor=vendor,
         history=vendor_service.history(vendor),
+        complaint_count=complaint_stats.vendor_complaint_count(vendor.id),
         form=DecisionForm(),
         **_labels(),
     )

@@ -1,0 +1,160 @@
+"""The guide's shift: cash taken this session, handing it over; the cadre counts it."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..auth.decorators import roles_required
+from ..checkin.views import new_nonce
+from ..extensions import db
+from ..formtools import attach_error
+from ..models import Role
+from ..services import access, handovers, idempotency, sessions
+from ..services.clock import now
+from ..services.errors import DomainError
+from ..services.money import parse_yuan, yuan
+from . import bp
+from .forms import ConfirmHandoverForm, HandoverForm
+from .views import guided_markets
+
+ID = "int(max=2147483647)"
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _shift_page(status: int = 200, form=None, form_market_id=None):
+    at = now()
+    rows = []
+    for market in guided_markets():
+        session = sessions.current_session(market.id, at)
+        held = handovers.unhanded_fen(current_user.id, market.id)
+        rows.append(
+            {
+                "market": market,
+                "session": session,
+                "per_stall": handovers.session_cash(current_user.id, session) if session else [],
+                "held_fen": held,
+                "form": form
+                if form is not None and form_market_id == market.id
+                else HandoverForm(
+                    prefix="handover",
+                    nonce=new_nonce(),
+                    amount=yuan(held).lstrip("¥") if held > 0 else None,
+                ),
+            }
+        )
+    return (
+        render_template(
+            "guide/shift.html", rows=rows, history=handovers.handovers_of_guide(current_user.id)
+        ),
+        status,
+    )
+
+
+@bp.route("/shift")
+@roles_required(*Role.STAFF)
+def shift():
+    return _shift_page()
+
+
+def _once(form, scope: str, payload: dict, run):
+    """Run once per nonce; a repeat gets the first answer (where to go next)."""
+    user = _user()
+    digest = idempotency.request_hash(payload)
+    if stored := idempotency.replay(user, scope, form.nonce.data, digest):
+        return stored.body["location"], stored.body["message"]
+    location, message = run()
+    idempotency.remember(
+        user, scope, form.nonce.data, digest, 303, {"location": location, "message": message}
+    )
+    return location, message
+
+
+@bp.route(f"/markets/<{ID}:market_id>/handover", methods=["POST"])
+@roles_required(*Role.STAFF)
+def hand_over(market_id: int):
+    market = access.market_for_guide(current_user, market_id)
+    form = HandoverForm(prefix="handover")
+    if not form.validate_on_submit():
+        return _shift_page(400, form, market.id)
+
+    def run():
+        fen = parse_yuan(form.amount.data)
+        handover = handovers.hand_over(
+            _user(), market, fen, now(), note=form.note.data, ip=request.remote_addr
+        )
+        return url_for(".shift"), _(
+            "Hand-over of %(amount)s recorded; a cadre will count it.",
+            amount=yuan(handover.declared_fen),
+        )
+
+    try:
+        location, message = _once(
+            form, "handover", {"market": market.id, "amount": form.amount.data}, run
+        )
+    except DomainError as e:
+        db.session.rollback()
+        return _shift_page(attach_error(form, e, {"declared": "amount"}), form, market.id)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(location, 303)
+
+
+def _handovers_page(status: int = 200, form=None, form_handover_id=None):
+    org_ids = access.managed_organization_ids(current_user)
+    pending = handovers.pending_for(org_ids)
+    forms = {
+        h.id: form
+        if form is not None and form_handover_id == h.id
+        else ConfirmHandoverForm(
+            prefix="count", nonce=new_nonce(), amount=yuan(h.declared_fen).lstrip("¥")
+        )
+        for h in pending
+    }
+    return (
+        render_template(
+            "guide/handovers.html",
+            pending=pending,
+            forms=forms,
+            holding=handovers.cash_not_handed_over(org_ids),
+            recent=handovers.recent_for(org_ids),
+        ),
+        status,
+    )
+
+
+@bp.route("/handovers")
+@roles_required(*Role.MANAGERS)
+def handover_list():
+    return _handovers_page()
+
+
+@bp.route(f"/handovers/<{ID}:handover_id>/confirm", methods=["POST"])
+@roles_required(*Role.MANAGERS)
+def confirm_handover(handover_id: int):
+    handover = handovers.handover_for_manager(current_user, handover_id)
+    form = ConfirmHandoverForm(prefix="count")
+    if not form.validate_on_submit():
+        return _handovers_page(400, form, handover.id)
+
+    def run():
+        fen = parse_yuan(form.amount.data)
+        handovers.confirm(
+            handover, _user(), fen, now(), note=form.note.data, ip=request.remote_addr
+        )
+        return url_for(".handover_list"), _(
+            "Counted %(amount)s from %(guide)s.", amount=yuan(fen), guide=handover.guide.name
+        )
+
+    try:
+        location, message = _once(
+            form, "handover-confirm", {"handover": handover.id, "amount": form.amount.data}, run
+        )
+    except DomainError as e:
+        db.session.rollback()
+        return _handovers_page(attach_error(form, e, {"received": "amount"}), form, handover.id)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(location, 303)
