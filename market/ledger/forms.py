@@ -1,0 +1,36 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from ..services.ledger import KIND_LABELS
+from ..services.ledger_expenses import PAID_FROM_LABELS
+
+YUAN = {"render_kw": {"inputmode": "decimal", "autocomplete": "off"}}
+
+
+class ExpenseForm(FlaskForm):
+    account_id = SelectField(_l("Category"), coerce=int, validate_choice=False)
+    amount = StringField(_l("Amount (yuan)"), validators=[DataRequired()], **YUAN)
+    spent_on = DateField(_l("Date paid"), validators=[DataRequired()])
+    description = StringField(_l("What for"), validators=[DataRequired(), Length(max=200)])
+    paid_from = SelectField(
+        _l("Paid from"), choices=[SelectChoice(k, v) for k, v in PAID_FROM_LABELS.items()]
+    )
+    receipt = FileField(_l("Photo of the receipt"))
+
+
+class AccountForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=16)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()])
+
+
+class MonthCloseForm(FlaskForm):
+    month = SelectField(_l("Month"), validate_choice=False)
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

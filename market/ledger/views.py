@@ -1,0 +1,295 @@
+from flask import flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
+
+from ..auth.decorators import roles_required
+from ..extensions import db
+from ..formtools import attach_error, submit
+from ..models import (
+    ExpenseState,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerLine,
+    MarketSession,
+    Organization,
+    Role,
+)
+from ..services import access, ledger, ledger_expenses, ledger_periods, sessions, uploads
+from ..services.clock import now
+from ..services.errors import DomainError, NotFound
+from ..services.money import parse_yuan
+from . import bp
+from .forms import AccountForm, ActionForm, ExpenseForm, MonthCloseForm
+
+ID = "int(max=2147483647)"
+JOURNAL_SIZE = 50
+SOURCE_LABELS = {
+    "payment": _l("Payment"),
+    "session-close": _l("Session close"),
+    "handover": _l("Cash hand-over"),
+    "expense": _l("Expense"),
+    "month-close": _l("Month close"),
+    "manual": _l("Entry by a cadre"),
+}
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _org(org_id: int) -> Organization:
+    return ledger.organization_for_cadre(current_user, org_id)
+
+
+def source_label(entry: LedgerEntry) -> str:
+    kind, _sep, ref = entry.source_key.partition(":")
+    label = SOURCE_LABELS.get(kind)
+    return f"{label} {ref}" if label else entry.source_key
+
+
+@bp.route("/")
+@roles_required(*Role.MANAGERS)
+def index():
+    org_ids = sorted(access.managed_organization_ids(current_user))
+    if len(org_ids) == 1:
+        return redirect(url_for(".overview", org_id=org_ids[0]))
+    orgs = db.session.scalars(select(Organization).where(Organization.id.in_(org_ids))).all()
+    return render_template("ledger/index.html", organizations=orgs)
+
+
+@bp.route(f"/<{ID}:org_id>/")
+@roles_required(*Role.MANAGERS)
+def overview(org_id):
+    org = _org(org_id)
+    ledger.ensure_chart(org)
+    accounts = ledger.accounts_of(org.id)
+    journal = db.session.scalars(
+        ledger.entries_query(org.id)
+        .options(selectinload(LedgerEntry.lines).selectinload(LedgerLine.account))
+        .limit(JOURNAL_SIZE)
+    ).all()
+    return render_template(
+        "ledger/overview.html",
+        org=org,
+        result=ledger.verify(org.id),
+        head=ledger.chain_head(org.id),
+        accounts=accounts,
+        balances=ledger.balances(org.id),
+        journal=journal,
+        label=ledger.account_label,
+        kind_labels=ledger.KIND_LABELS,
+        source_label=source_label,
+    )
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+def _accounts_context(org):
+    accounts = ledger.accounts_of(org.id)
+    return {
+        "org": org,
+        "accounts": accounts,
+        "used": {a.id for a in accounts if ledger.account_used(a)},
+        "label": ledger.account_label,
+        "kind_labels": ledger.KIND_LABELS,
+        "action_form": ActionForm(),
+    }
+
+
+@bp.route(f"/<{ID}:org_id>/accounts", methods=["GET", "POST"])
+@roles_required(*Role.MANAGERS)
+def accounts(org_id):
+    org = _org(org_id)
+    form = AccountForm()
+
+    def run():
+        ledger.add_account(
+            org, form.code.data, form.name.data, form.kind.data, _me(), ip=request.remote_addr
+        )
+        flash(_("Account added."), "success")
+        return url_for(".accounts", org_id=org.id)
+
+    return submit(form, run, "ledger/accounts.html", **_accounts_context(org))
+
+
+@bp.route(f"/accounts/<{ID}:account_id>/active", methods=["POST"])
+@roles_required(*Role.MANAGERS)
+def account_active(account_id):
+    acc = db.session.get(LedgerAccount, account_id)
+    org = _org(acc.organization_id if acc else 0)
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            ledger.set_account_active(acc, not acc.is_active, _me(), ip=request.remote_addr)
+        except DomainError as e:
+            db.session.rollback()
+            flash(str(e.message), "error")
+        else:
+            db.session.commit()
+    return redirect(url_for(".accounts", org_id=org.id))
+
+
+# --- expenses --------------------------------------------------------------------------------
+
+
+def _expense_form(org, form=None):
+    form = form or ExpenseForm()
+    form.account_id.choices = [
+        SelectChoice(a.id, ledger.account_label(a))
+        for a in ledger_expenses.expense_accounts(org.id)
+    ]
+    return form
+
+
+def _expenses_context(org):
+    return {
+        "org": org,
+        "pending": ledger_expenses.expenses_of(org.id, ExpenseState.PENDING),
+        "posted": ledger_expenses.expenses_of(org.id, ExpenseState.POSTED, limit=20),
+        "label": ledger.account_label,
+        "paid_from_labels": ledger_expenses.PAID_FROM_LABELS,
+        "action_form": ActionForm(),
+        "threshold_fen": org.expense_approval_threshold_fen,
+    }
+
+
+@bp.route(f"/<{ID}:org_id>/expenses", methods=["GET", "POST"])
+@roles_required(*Role.MANAGERS)
+def expenses(org_id):
+    org = _org(org_id)
+    form = _expense_form(org)
+
+    def run():
+        upload = form.receipt.data
+        receipt = upload.stream if upload and getattr(upload, "filename", "") else None
+        expense = ledger_expenses.record_expense(
+            org,
+            _me(),
+            account_id=form.account_id.data,
+            amount_fen=parse_yuan(form.amount.data),
+            spent_on=form.spent_on.data,
+            description=form.description.data,
+            paid_from=form.paid_from.data,
+            receipt=receipt,
+            at=now(),
+            ip=request.remote_addr,
+        )
+        if expense.state == ExpenseState.PENDING:
+            flash(_("Recorded. Another cadre must approve it before it is booked."), "success")
+        else:
+            flash(_("Expense booked in the ledger."), "success")
+        return url_for(".expenses", org_id=org.id)
+
+    return submit(
+        form,
+        run,
+        "ledger/expenses.html",
+        field_map={"date": "spent_on", "account": "account_id"},
+        **_expenses_context(org),
+    )
+
+
+@bp.route(f"/expenses/<{ID}:expense_id>/approve", methods=["POST"])
+@roles_required(*Role.MANAGERS)
+def approve_expense(expense_id):
+    expense = ledger_expenses.expense_for_cadre(current_user, expense_id)
+    org_id = expense.organization_id
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            ledger_expenses.approve_expense(expense, _me(), at=now(), ip=request.remote_addr)
+        except DomainError as e:
+            db.session.rollback()
+            org = _org(org_id)
+            return render_template(
+                "ledger/expenses.html",
+                form=_expense_form(org),
+                approve_errors={expense_id: str(e.message)},
+                **_expenses_context(org),
+            ), e.status
+        db.session.commit()
+        flash(_("Expense approved and booked."), "success")
+    return redirect(url_for(".expenses", org_id=org_id))
+
+
+@bp.route(f"/expenses/<{ID}:expense_id>/receipt")
+@roles_required(*Role.MANAGERS)
+def receipt(expense_id):
+    expense = ledger_expenses.expense_for_cadre(current_user, expense_id)
+    path = uploads.stored_path(ledger_expenses.receipts_dir(), expense.receipt_photo)
+    if path is None:
+        raise NotFound()
+    return send_file(path, max_age=0)
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+def _periods_context(org, month_form=None):
+    month_form = month_form or MonthCloseForm()
+    month_form.month.choices = [
+        SelectChoice(m.strftime("%Y-%m"), m.strftime("%Y-%m"))
+        for m in ledger_periods.closable_months(org, now())
+    ]
+    return {
+        "org": org,
+        "month_form": month_form,
+        "action_form": ActionForm(),
+        "unreconciled": ledger_periods.unreconciled_sessions(org.id),
+        "closed": ledger.closed_months(org.id),
+        "session_label": session_label,
+    }
+
+
+@bp.route(f"/<{ID}:org_id>/periods")
+@roles_required(*Role.MANAGERS)
+def periods(org_id):
+    org = _org(org_id)
+    return render_template("ledger/periods.html", form=None, **_periods_context(org))
+
+
+@bp.route(f"/<{ID}:org_id>/months", methods=["POST"])
+@roles_required(*Role.MANAGERS)
+def close_month(org_id):
+    org = _org(org_id)
+    context = _periods_context(org)
+    form = context.pop("month_form")
+
+    def run():
+        month = ledger_periods.parse_month(form.month.data)
+        close = ledger_periods.close_month(org, month, _me(), at=now(), ip=request.remote_addr)
+        flash(_("%(month)s closed.", month=close.month.strftime("%Y-%m")), "success")
+        return url_for(".periods", org_id=org.id)
+
+    return submit(form, run, "ledger/periods.html", month_form=form, **context)
+
+
+@bp.route(f"/sessions/<{ID}:session_id>/reconcile", methods=["POST"])
+@roles_required(*Role.MANAGERS)
+def reconcile(session_id):
+    session = sessions.session_for_manager(current_user, session_id)
+    org_id = session.market.organization_id
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            ledger_periods.reconcile_session(session, _me(), at=now(), ip=request.remote_addr)
+        except DomainError as e:
+            db.session.rollback()
+            org = _org(org_id)
+            context = _periods_context(org)
+            attach_error(context["action_form"], e)
+            return render_template(
+                "ledger/periods.html", form=context["action_form"], **context
+            ), e.status
+        db.session.commit()
+        flash(_("Session reconciled."), "success")
+    return redirect(url_for(".periods", org_id=org_id))
+
+
+def session_label(session: MarketSession) -> str:
+    return f"{session.business_date.isoformat()} {session.market.name}"

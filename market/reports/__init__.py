@@ -1,0 +1,17 @@
+"""The cadre's reports: takings, occupancy, vendors' histories, hand-overs, the audit log."""
+
+from flask import Blueprint
+
+from ..services.tables import display
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+# A global, not a context processor: the table macro is imported without the page's context.
+bp.add_app_template_global(display, "report_cell")
+
+from . import audit, views  # noqa: E402,F401  (audit registers its routes)
+
+
+@bp.context_processor
+def _markets():
+    """The market picker on the report pages, when the cadre has more than one market."""
+    return {"report_markets": views.managed_markets}

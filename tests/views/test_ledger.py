@@ -1,0 +1,214 @@
+"""The cadre's ledger pages: who may see them, the verify result, expenses, periods."""
+
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from market.extensions import db
+from market.models import Expense, LedgerEntry, Organization, Role
+from market.services import accounts, ledger
+from market.services.clock import FixedClock
+from market.services.ledger import Line
+from tests import builders as b
+from tests.conftest import csrf_from
+from tests.ledger_helpers import tamper
+
+NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def org_id(demo_app):
+    demo_app.config["CLOCK"] = FixedClock(NOW)
+    with demo_app.app_context():
+        org = db.session.scalars(select(Organization)).one()
+        second = accounts.create_user("13800000099", "赵会计", "secret-pass-1")
+        accounts.grant_role(second, org, Role.CADRE)
+        db.session.commit()
+        return org.id
+
+
+def post_income(app, org_id, fen, day=date(2026, 10, 15), key="t:1"):
+    with app.app_context():
+        entry = ledger.post(
+            org_id,
+            day,
+            "测试收入",
+            key,
+            [
+                Line(ledger.account(org_id, "office_cash"), debit_fen=fen),
+                Line(ledger.account(org_id, "fee_income"), credit_fen=fen),
+            ],
+        )
+        db.session.commit()
+        return entry.id
+
+
+def count(app, model):
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_cadre_sees_verify_head_balances_and_journal(demo_app, client, auth, org_id):
+    post_income(demo_app, org_id, 12_345)
+    auth.login()
+    page = client.get(f"/ledger/{org_id}/?lang=en")
+    assert page.status_code == 200
+    assert "Intact: 1 entries checked" in page.text
+    with demo_app.app_context():
+        head = ledger.chain_head(org_id)
+    assert head.entry_hash in page.text and "¥123.45" in page.text and "测试收入" in page.text
+    assert client.get("/ledger/").status_code == 302
+
+
+def test_the_page_names_an_altered_entry(demo_app, client, auth, org_id):
+    post_income(demo_app, org_id, 100, key="t:1")
+    bad = post_income(demo_app, org_id, 200, key="t:2")
+    with demo_app.app_context():
+        tamper(
+            "UPDATE ledger_lines SET credit_fen = 300, debit_fen = 0 WHERE entry_id = :e "
+            "AND credit_fen > 0",
+            e=bad,
+        )
+    auth.login()
+    page = client.get(f"/ledger/{org_id}/?lang=en")
+    assert f"BROKEN at entry no. 2 (id {bad})" in page.text
+
+
+@pytest.mark.parametrize("phone", ["13800000002", "13800000003"])
+def test_guides_and_vendors_are_refused(client, auth, org_id, phone):
+    auth.login(phone=phone)
+    assert client.get(f"/ledger/{org_id}/").status_code == 403
+
+
+def test_another_organization_is_404(client, auth, org_id):
+    auth.login()
+    assert client.get("/ledger/999/").status_code == 404
+
+
+def expense_form(client, org_id, amount, receipt=None, **extra):
+    page = client.get(f"/ledger/{org_id}/expenses")
+    with client.application.app_context():
+        cleaning = ledger.account(org_id, "cleaning").id
+    data = {
+        "csrf_token": csrf_from(page.text),
+        "account_id": str(cleaning),
+        "amount": amount,
+        "spent_on": "2026-11-20",
+        "description": "保洁",
+        "paid_from": "office_cash",
+        **extra,
+    }
+    if receipt is not None:
+        data["receipt"] = (receipt, "r.jpg")
+    return client.post(
+        f"/ledger/{org_id}/expenses?lang=en", data=data, content_type="multipart/form-data"
+    )
+
+
+def jpeg():
+    buf = io.BytesIO()
+    Image.new("RGB", (30, 30), "white").save(buf, format="JPEG")
+    buf.seek(0)
+    return buf
+
+
+def test_expense_form_refuses_missing_receipt_then_a_second_cadre_approves(
+    demo_app, client, auth, org_id
+):
+    auth.login()
+    r = expense_form(client, org_id, "600")
+    assert r.status_code == 422 and "need a photo of the receipt" in r.text
+    assert 'value="保洁"' in r.text  # what was typed is kept
+    assert count(demo_app, Expense) == 0
+    assert expense_form(client, org_id, "-5").status_code == 422
+    assert expense_form(client, org_id, "600", receipt=jpeg()).status_code == 302
+    with demo_app.app_context():
+        expense_id = db.session.scalar(select(Expense.id))
+    page = client.get(f"/ledger/{org_id}/expenses?lang=en")
+    assert "Waiting for a second cadre" in page.text and "¥600.00" in page.text
+    token = csrf_from(page.text)
+    own = client.post(f"/ledger/expenses/{expense_id}/approve?lang=en", data={"csrf_token": token})
+    assert own.status_code == 403 and "Another cadre must approve" in own.text
+    assert count(demo_app, LedgerEntry) == 0
+    photo = client.get(f"/ledger/expenses/{expense_id}/receipt")
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    photo.close()
+    auth.logout()
+    auth.login(phone="13800000099", password="secret-pass-1")
+    page = client.get(f"/ledger/{org_id}/expenses")
+    ok = client.post(
+        f"/ledger/expenses/{expense_id}/approve", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert ok.status_code == 302 and count(demo_app, LedgerEntry) == 1
+
+
+def test_closing_a_month_shows_the_arithmetic(demo_app, client, auth, org_id):
+    post_income(demo_app, org_id, 10_001)
+    auth.login()
+    page = client.get(f"/ledger/{org_id}/periods")
+    r = client.post(
+        f"/ledger/{org_id}/months",
+        data={"csrf_token": csrf_from(page.text), "month": "2026-10"},
+    )
+    assert r.status_code == 302
+    page = client.get(f"/ledger/{org_id}/periods?lang=en")
+    assert "Governance fund: ¥100.01 × 40% = ¥40.00" in page.text
+    assert "Distributable: ¥100.01 − ¥40.00 = ¥60.01" in page.text
+    again = client.post(
+        f"/ledger/{org_id}/months?lang=en",
+        data={"csrf_token": csrf_from(page.text), "month": "2026-11"},
+    )
+    assert again.status_code == 422 and "only after it has ended" in again.text
+
+
+def test_reconciling_a_closed_session_from_the_page(demo_app, client, auth, org_id):
+    with demo_app.app_context():
+        market = db.session.scalars(select(Organization)).one().markets[0]
+        start = NOW - timedelta(days=1)
+        s = b.session(
+            market,
+            starts_at=start,
+            state="closed",
+            closed_at=start + timedelta(hours=4),
+            opened_at=start,
+        )
+        db.session.commit()
+        session_id, day = s.id, s.business_date
+    auth.login()
+    page = client.get(f"/ledger/{org_id}/periods")
+    assert f"/ledger/sessions/{session_id}/reconcile" in page.text
+    r = client.post(
+        f"/ledger/sessions/{session_id}/reconcile", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert r.status_code == 302
+    with demo_app.app_context():
+        assert ledger.is_day_locked(org_id, day)
+    again = client.post(
+        f"/ledger/sessions/{session_id}/reconcile?lang=en",
+        data={"csrf_token": csrf_from(page.text)},
+    )
+    assert again.status_code == 409 and "already reconciled" in again.text
+
+
+def test_adding_an_account(demo_app, client, auth, org_id):
+    auth.login()
+    page = client.get(f"/ledger/{org_id}/accounts")
+    r = client.post(
+        f"/ledger/{org_id}/accounts",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "code": "5101",
+            "name": "垃圾清运费",
+            "kind": "expense",
+        },
+    )
+    assert r.status_code == 302
+    dup = client.post(
+        f"/ledger/{org_id}/accounts?lang=en",
+        data={"csrf_token": csrf_from(page.text), "code": "4001", "name": "x", "kind": "income"},
+    )
+    assert dup.status_code == 422 and "reserved" in dup.text
+    assert "垃圾清运费" in client.get(f"/ledger/{org_id}/accounts").text
