@@ -1,0 +1,150 @@
+"""PostgreSQL stopped and started again under load (a private cluster of this test, never the
+shared server): while it is down every request that needs it gets 503 with a clear page or JSON
+error, never a 500; once it is back the same gunicorn serves again by itself (pool_pre_ping);
+no check-in is left without its charge, none is lost or doubled."""
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections import Counter
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from market.services.rush import rush_phone
+
+from .procs import Gunicorn, PrivateCluster, app_env, call, prepare, token, wait_until
+
+VENDORS = 30
+
+
+def _missing() -> str | None:
+    for tool in ("initdb", "pg_ctl", "runuser"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    return None
+
+
+@pytest.fixture
+def cluster():
+    if reason := _missing():
+        if os.environ.get("TEST_DATABASE_URL"):  # CI: PostgreSQL is there, so this must run
+            pytest.fail(f"PostgreSQL restart test cannot run: {reason}")
+        pytest.skip(f"PostgreSQL restart test: {reason}")
+    cluster = PrivateCluster()
+    try:
+        cluster.start()
+        engine = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("CREATE DATABASE market"))
+        engine.dispose()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+class Load:
+    """Requests in a loop: a JSON read, a page that reads the database, and check-ins."""
+
+    def __init__(self, base, cadre, stall_token, vendors):
+        self.base, self.cadre, self.stall_token = base, cadre, stall_token
+        self.vendors = list(vendors)  # (headers, stall_id)
+        self.log = []  # (phase, what, status, body)
+        self.told_ok = set()
+        self.phase = "up"
+        self.stop = threading.Event()
+
+    def _one(self, n):
+        if n % 3 == 0:
+            return "json", call(f"{self.base}/api/v1/markets/1", headers=self.cadre)
+        if n % 3 == 1:
+            return "page", call(f"{self.base}/s/{self.stall_token}")
+        if not self.vendors:
+            return "json", call(f"{self.base}/api/v1/markets/1/stalls", headers=self.cadre)
+        headers, stall_id = self.vendors[0]
+        status, body = call(
+            f"{self.base}/api/v1/checkins",
+            "POST",
+            {"stall_id": stall_id},
+            {**headers, "Idempotency-Key": f"pg-{stall_id}"},
+        )
+        if status == 201:
+            self.told_ok.add(stall_id)
+            self.vendors.pop(0)
+        return "checkin", (status, body)
+
+    def run(self):
+        n = 0
+        while not self.stop.is_set():
+            phase = self.phase
+            what, (status, body) = self._one(n)
+            self.log.append((phase, what, status, body))
+            n += 1
+
+
+def test_postgres_down_means_503_and_the_app_recovers_by_itself(cluster):
+    with tempfile.TemporaryDirectory(prefix="faults-") as instance:
+        url = cluster.url("market")
+        env = app_env(url, instance)
+        prepare(env, rush=VENDORS)
+        server = Gunicorn(env, workers=2)
+        try:
+            base = server.start()
+            cadre = token(base, "13800000001")
+            _, body = call(f"{base}/api/v1/markets/1/stalls?per_page={VENDORS}", headers=cadre)
+            stalls = body["items"]
+            stall_token = stalls[0]["qr_url"].rstrip("/").rsplit("/", 1)[-1]
+            vendors = [(token(base, rush_phone(n + 1)), s["id"]) for n, s in enumerate(stalls)]
+            load = Load(base, cadre, stall_token, vendors)
+            worker = threading.Thread(target=load.run)
+            worker.start()
+            try:
+                wait_until(lambda: len(load.told_ok) >= 5, 60, "check-ins before the outage")
+                load.phase = "stopping"
+                cluster.stop()
+                load.phase = "down"
+                wait_until(lambda: sum(1 for e in load.log if e[0] == "down") >= 15, 30, "load")
+                load.phase = "starting"
+                cluster.start()
+                load.phase = "back"
+                started = time.monotonic()
+                wait_until(
+                    lambda: any(e[0] == "back" and e[2] == 200 for e in load.log[-3:]),
+                    30,
+                    "the app serving again without a restart",
+                )
+                recovered_in = time.monotonic() - started
+                wait_until(lambda: not load.vendors, 60, "every vendor checked in")
+            finally:
+                load.stop.set()
+                worker.join(timeout=60)
+
+            statuses = Counter((phase, status) for phase, _, status, _ in load.log)
+            print(statuses, f"recovered in {recovered_in:.1f} s")
+            assert not [e for e in load.log if e[2] >= 500 and e[2] != 503], statuses
+            down = [e for e in load.log if e[0] == "down"]
+            assert down and all(e[2] == 503 for e in down), statuses
+            for _, what, _, body in down:
+                if what == "page":
+                    assert "暂时无法使用" in body  # the translated "temporarily unavailable" page
+                else:
+                    assert body["error"]["code"] == "unavailable"
+            assert recovered_in < 30
+            assert all(e[2] in (200, 201) for e in load.log if e[0] == "back")
+        finally:
+            server.stop()
+
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT stall_id, vendor_id FROM checkins")).all()
+            orphans = conn.execute(
+                text(
+                    "SELECT count(*) FROM checkins WHERE NOT EXISTS "
+                    "(SELECT 1 FROM charges WHERE charges.checkin_id = checkins.id)"
+                )
+            ).scalar()
+        engine.dispose()
+        assert load.told_ok == {r.stall_id for r in rows} == {s["id"] for s in stalls}
+        assert len(rows) == VENDORS == len({r.vendor_id for r in rows}) and orphans == 0
