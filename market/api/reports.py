@@ -10,7 +10,7 @@ from ..services.clock import now as clock_now
 from . import bp
 from .common import READ_ERRORS, errors, managers_only
 from .routes import BEARER, MAX_ID
-from .sessions import SANE_DATES
+from .sessions import SANE_DATE_DOC, SANE_DATES
 
 MONEY = ("expected", "cash", "code", "collected", "relief", "waived", "pending", "unpaid")
 API_NAMES = {"code": "collection_code"}
@@ -42,7 +42,9 @@ DayTakingsSchema = ma.Schema.from_dict(
 
 
 class DailyArgsSchema(ma.Schema):
-    date = ma.fields.Date(validate=SANE_DATES, metadata={"description": "business date; today"})
+    date = ma.fields.Date(
+        validate=SANE_DATES, metadata={"description": "business date; today", **SANE_DATE_DOC}
+    )
 
 
 class MonthlyArgsSchema(ma.Schema):
