@@ -34,8 +34,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Two workers (the machines have two cores), whole files to one worker so that a module's
+# server starts once; `make test XDIST=` runs in one process.
+XDIST ?= -n 2 --dist loadfile
+
 test: install lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # Extract strings and merge them into the catalogs; translate what is new in the zh_CN .po.
 messages: install

@@ -130,3 +130,26 @@ def test_demo_evenings_pass_ledger_verify_and_an_altered_row_fails_it(app):
 def test_verify_on_an_empty_ledger_passes(app):
     r = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert r.exit_code == 0 and "0 entries" in r.output
+
+
+def test_year_data_writes_a_chain_that_verifies(app):
+    """The benchmarks' generator, small: every stall taken on most nights, charges and
+    payments behind every check-in, and a ledger chain that `ledger verify` accepts."""
+    from market.models import Charge, CheckIn
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["market", "demo"]).exit_code == 0
+    r = runner.invoke(args=["market", "year-data", "--days", "3", "--stalls", "50"])
+    assert r.exit_code == 0, r.output
+    with app.app_context():
+        market = db.session.scalar(select(Market).where(Market.slug == "jinhui"))
+        stalls = db.session.scalar(
+            select(func.count()).select_from(Stall).where(Stall.market_id == market.id)
+        )
+        checkins = db.session.scalar(select(func.count()).select_from(CheckIn))
+        charges = db.session.scalar(select(func.count()).select_from(Charge))
+        assert stalls == 50
+        assert checkins == charges and checkins >= 3 * 50 * 0.5  # at least one session a day
+        assert ledger.verify().ok
+    verify = runner.invoke(args=["ledger", "verify"])
+    assert verify.exit_code == 0, verify.output

@@ -19,31 +19,32 @@ def rush_phone(n: int) -> str:
     return f"{RUSH_PHONE_PREFIX}{n:08d}"
 
 
-def prepare(stalls: int, vendors: int) -> dict:
-    """At least `stalls` stalls and `vendors` approved vendors in the demo market, and a session
-    open now. Idempotent: running it again adds only what is missing."""
-    market = db.session.scalar(select(Market).where(Market.slug == MARKET_SLUG))
-    zone = db.session.scalar(select(Zone).where(Zone.market_id == market.id, Zone.code == "C"))
+def add_stalls(market: Market, zone: Zone, total: int, prefix: str, first_row: int) -> None:
+    """Stalls `<prefix>-000`… in rows of 30 from `first_row` down, until the market has
+    `total`. Running it again adds only what is missing."""
     have = db.session.scalar(
         select(func.count()).select_from(Stall).where(Stall.market_id == market.id)
     )
-    for n in range(have, stalls):
-        # Extra rows below the demo street, 30 stalls a row.
+    for n in range(have, total):
         db.session.add(
             Stall(
                 market_id=market.id,
                 zone_id=zone.id,
-                code=f"R-{n:03d}",
-                grid_row=4 + n // 30,
+                code=f"{prefix}-{n:03d}",
+                grid_row=first_row + n // 30,
                 grid_col=n % 30,
             )
         )
+
+
+def add_vendors(market: Market, count: int, phone_prefix: str, name: str) -> None:
+    """Approved goods vendors `<phone_prefix>00000001`… with the demo password, those missing."""
     hash_ = None
-    for n in range(1, vendors + 1):
-        phone = rush_phone(n)
+    for n in range(1, count + 1):
+        phone = f"{phone_prefix}{n:08d}"
         if accounts.user_by_phone(phone) is not None:
             continue
-        user = accounts.create_user(phone, f"摊主{n}", DEMO_PASSWORD, check_strength=False)
+        user = accounts.create_user(phone, f"{name}{n}", DEMO_PASSWORD, check_strength=False)
         # One scrypt for all: the same password, the same cost, seconds instead of minutes.
         hash_ = hash_ or user.password_hash
         user.password_hash = hash_
@@ -58,6 +59,15 @@ def prepare(stalls: int, vendors: int) -> dict:
                 goods="百货",
             )
         )
+
+
+def prepare(stalls: int, vendors: int) -> dict:
+    """At least `stalls` stalls and `vendors` approved vendors in the demo market, and a session
+    open now. Idempotent: running it again adds only what is missing."""
+    market = db.session.scalar(select(Market).where(Market.slug == MARKET_SLUG))
+    zone = db.session.scalar(select(Zone).where(Zone.market_id == market.id, Zone.code == "C"))
+    add_stalls(market, zone, stalls, "R", first_row=4)  # rows below the demo street
+    add_vendors(market, vendors, RUSH_PHONE_PREFIX, "摊主")
     at = clock_now()
     session = db.session.scalar(
         select(MarketSession).where(

@@ -23,14 +23,13 @@ from ..models import (
     Market,
     MarketSession,
     Payment,
-    Role,
     Stall,
     User,
     Vendor,
     Zone,
 )
-from . import accounts, ledger
-from .demo import DEMO_PASSWORD, MARKET_SLUG
+from . import ledger, rush
+from .demo import MARKET_SLUG
 from .ledger_chain import entry_hash
 from .session_plan import local_to_utc, zone_of
 
@@ -54,38 +53,8 @@ class Ids:
 def prepare(market: Market, stalls: int, vendors: int) -> tuple[list[Stall], list[Vendor]]:
     """At least `stalls` stalls and `vendors` approved vendors (one password hash for all)."""
     zone = db.session.scalar(select(Zone).where(Zone.market_id == market.id).order_by(Zone.id))
-    have = db.session.scalar(
-        select(func.count()).select_from(Stall).where(Stall.market_id == market.id)
-    )
-    for n in range(have, stalls):
-        db.session.add(
-            Stall(
-                market_id=market.id,
-                zone_id=zone.id,
-                code=f"Y-{n:03d}",
-                grid_row=10 + n // 30,
-                grid_col=n % 30,
-            )
-        )
-    hash_ = None
-    for n in range(1, vendors + 1):
-        phone = f"{PHONE_PREFIX}{n:08d}"
-        if accounts.user_by_phone(phone) is not None:
-            continue
-        user = accounts.create_user(phone, f"年摊主{n}", DEMO_PASSWORD, check_strength=False)
-        hash_ = hash_ or user.password_hash
-        user.password_hash = hash_
-        accounts.grant_role(user, market.organization, Role.VENDOR)
-        db.session.add(
-            Vendor(
-                organization_id=market.organization_id,
-                market_id=market.id,
-                user=user,
-                status="approved",
-                category="goods",
-                goods="百货",
-            )
-        )
+    rush.add_stalls(market, zone, stalls, "Y", first_row=10)
+    rush.add_vendors(market, vendors, PHONE_PREFIX, "年摊主")
     db.session.flush()
     all_stalls = list(
         db.session.scalars(select(Stall).where(Stall.market_id == market.id).order_by(Stall.id))

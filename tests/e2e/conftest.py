@@ -4,7 +4,6 @@ Runs when Chromium and Python Playwright are present; CI sets REQUIRE_BROWSER=1 
 missing browser fails instead of skipping."""
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -89,7 +88,8 @@ def desktop(browser):
 
 @pytest.fixture(scope="session", autouse=True)
 def _artifacts_dir():
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    # Emptied once per run by tests/conftest.py (not here: under pytest-xdist one worker would
+    # delete the other's screenshots).
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
 
