@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from market.services import ledger, ledger_periods, payments, sessions
+from market.services.clock import FixedClock
 from market.services.errors import Conflict, Forbidden, InvalidInput
 from market.services.ledger import Line
 from tests import builders as b
@@ -43,7 +44,7 @@ def spend(w, day, key_account, fen, key):
     )
 
 
-def test_reconciling_the_days_last_session_locks_the_day(w):
+def test_reconciling_the_days_last_session_locks_the_day(w, ctx):
     charge = charged(w)
     close(w)
     day = w["session"].business_date
@@ -52,7 +53,9 @@ def test_reconciling_the_days_last_session_locks_the_day(w):
     with pytest.raises(InvalidInput) as e:
         book(w, day, income=100)
     assert e.value.code == "day_locked" and e.value.status == 422
-    # Money that arrives later is dated on the next open day, not back into the locked one.
+    # Money that arrives later the same evening is dated on the next open day, not back into
+    # the locked one (the clock stands at 21:00 in Shanghai, still the session's day).
+    ctx.config["CLOCK"] = FixedClock(NOW + timedelta(hours=2))
     payments.record_cash(charge, 1500, w["guide"])
     assert entries(w["org"].id)[-1].entry_date == day + timedelta(days=1)
     with pytest.raises(Conflict):
