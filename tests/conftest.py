@@ -4,7 +4,6 @@ TEST_DATABASE_URL is set), clients, and builders for the objects tests need."""
 import os
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
@@ -31,12 +30,6 @@ def _per_worker(url: str | None) -> str | None:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
-
-
-def pytest_configure(config):
-    """Screenshots of the last run only: emptied once, by the controller under pytest-xdist."""
-    if not hasattr(config, "workerinput"):
-        shutil.rmtree(Path(__file__).parent / "e2e" / "artifacts", ignore_errors=True)
 
 
 PG_URL = _per_worker(os.environ.get("TEST_DATABASE_URL"))

@@ -96,13 +96,22 @@ def post_void(reversal: Payment, actor: User | None):
     )
 
 
+# The ledger is the community's own record, kept in Chinese whatever the reader's language.
+SESSION_WORDS = {"night": "夜市", "morning": "早市", "special": "特别场"}
+
+
+def session_memo(day, kind: str) -> str:
+    """ "2026-11-30 夜市": which session a line of a session close belongs to."""
+    return f"{day.isoformat()} {SESSION_WORDS.get(kind, kind)}"
+
+
 def post_session_close(session: MarketSession, takings, actor: User | None):
     """Unpaid charges become receivables; relief by the rules shown on the contra account."""
     org_id = session.market.organization_id
     unpaid, relief = takings.unpaid_fen, takings.relief_fen
     if unpaid + relief == 0:
         return None
-    memo = f"{session.business_date.isoformat()} {session.kind}"
+    memo = session_memo(session.business_date, session.kind)
     lines = []
     if unpaid:
         lines.append(Line(ledger.account(org_id, "receivables"), debit_fen=unpaid, memo=memo))

@@ -101,6 +101,7 @@ def report_collection_code(
         status=PaymentStatus.PENDING,
         reference=reference,
         recorded_by_id=payer.id,
+        recorded_at=clock.now(),
     )
     db.session.add(payment)
     _record(charge, "payment.collection_code_reported", payment, payer, ip, reference=reference)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from ..extensions import db
 from ..models import Market, MarketSession, SessionState
@@ -298,16 +298,18 @@ def market_status(market: Market, now: datetime) -> MarketStatus:
 
 
 def current_session(market_id: int, now: datetime) -> MarketSession | None:
-    """The session open at `now` (the same rule as market_status, in one small query): open,
-    or scheduled and already begun, and not yet ended."""
+    """The session open at `now` (the same rule as market_status, in one small query): open
+    (a cadre may open one early), or scheduled and already begun; not yet ended."""
     now = as_utc(now)
     return db.session.scalar(
         select(MarketSession)
         .where(
             MarketSession.market_id == market_id,
-            MarketSession.starts_at <= now,
             MarketSession.ends_at > now,
-            MarketSession.state.in_((S.OPEN, S.SCHEDULED)),
+            or_(
+                MarketSession.state == S.OPEN,
+                and_(MarketSession.state == S.SCHEDULED, MarketSession.starts_at <= now),
+            ),
         )
         .order_by(MarketSession.starts_at, MarketSession.id)
         .limit(1)

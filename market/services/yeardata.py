@@ -31,6 +31,7 @@ from ..models import (
 from . import ledger, rush
 from .demo import MARKET_SLUG
 from .ledger_chain import entry_hash
+from .ledger_postings import session_memo
 from .session_plan import local_to_utc, zone_of
 
 SESSIONS = (("morning", time(6, 0), time(8, 30)), ("night", time(18, 0), time(22, 30)))
@@ -167,7 +168,7 @@ class Year:
         for i in sorted(taken):
             u, r, c = self.trade(session_id, day, starts, ends, self.stalls[i], self.vendors[i])
             unpaid, relief, cash = unpaid + u, relief + r, cash + c
-        memo = f"{day.isoformat()} {kind}"
+        memo = session_memo(day, kind)
         if unpaid + relief:
             lines = [(self.accounts["fee_income"], 0, unpaid + relief, memo)]
             if unpaid:

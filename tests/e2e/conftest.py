@@ -88,7 +88,7 @@ def desktop(browser):
 
 @pytest.fixture(scope="session", autouse=True)
 def _artifacts_dir():
-    # Emptied once per run by tests/conftest.py (not here: under pytest-xdist one worker would
+    # `make test` empties it before the run (not here: under pytest-xdist one worker would
     # delete the other's screenshots).
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 

@@ -24,6 +24,9 @@ from bench.server import running_server
 from market import create_app
 
 EXAMPLES = 6  # per operation: the whole run stays around a minute
+# Under pytest-xdist every generated case carries the same node id and only the first runs:
+# `make test` runs this module in a second, single-process pass.
+pytestmark = pytest.mark.serial
 
 
 def _generated_spec() -> dict:

@@ -246,3 +246,21 @@ def test_concurrent_checkins_on_one_stall_exactly_one_wins(world, app):
         t.join()
     assert sorted(o[0] for o in outcomes) == ["ok"] + ["stall_taken"] * (len(vendor_ids) - 1)
     assert db.session.scalar(select(func.count()).select_from(Charge)) == 1
+
+
+def test_a_session_opened_early_takes_check_ins_before_its_start(ctx):
+    """A cadre opens tonight's session an hour early: every page says open, and check-in
+    agrees (it once asked for starts_at <= now and refused with market_closed)."""
+    from market.services import session_actions, sessions
+
+    zone = b.zone(code="A")
+    stall = b.stall(zone, code="A-01", grid_row=0, grid_col=1)
+    session = b.session(zone.market, starts_at=NOW + timedelta(hours=1), state="scheduled")
+    vendor = b.vendor(zone.market.organization, status="approved")
+    db.session.flush()
+    assert checkin.situation(stall, vendor, NOW).kind == "closed"
+    session_actions.open_now(session, now=NOW)
+    assert sessions.market_status(zone.market, NOW).current == session
+    assert sessions.current_session(zone.market.id, NOW) == session
+    ci = checkin.check_in(stall, vendor, NOW, actor=vendor.user)
+    assert ci.session_id == session.id and ci.charge is not None
