@@ -55,7 +55,7 @@ def _panel(stall, status: int = 200, message: str | None = None, **forms):
         "open_incidents": [
             i for i in incidents.open_incidents(stall.market_id) if i.stall_id == stall.id
         ],
-        "recent_incidents": incidents.incidents_of_stall(stall.id),
+        "recent_incidents": incidents.earlier_incidents_of_stall(stall.id),
         "kind_label": incidents.kind_label,
         "category_label": vendors.category_label,
         "can_trade": vendors.can_trade,

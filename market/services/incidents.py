@@ -140,10 +140,11 @@ def flagged_stall_ids(market_id: int) -> set[int]:
     )
 
 
-def incidents_of_stall(stall_id: int, limit: int = 10) -> list[Incident]:
+def earlier_incidents_of_stall(stall_id: int, limit: int = 10) -> list[Incident]:
+    """The stall's last incidents already dealt with (the open ones are listed apart)."""
     return db.session.scalars(
         select(Incident)
-        .where(Incident.stall_id == stall_id)
+        .where(Incident.stall_id == stall_id, Incident.state != IncidentState.OPEN)
         .order_by(Incident.created_at.desc(), Incident.id.desc())
         .limit(limit)
     ).all()

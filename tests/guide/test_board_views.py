@@ -14,6 +14,7 @@ from tests.views.test_checkin import confirm
 
 GUIDE = "13800000002"
 CADRE = "13800000001"
+EARLIER = "此摊位以前的事件"
 
 
 @pytest.fixture
@@ -123,6 +124,7 @@ def test_incident_flags_the_stall_and_resolving_clears_it(demo_app, client, auth
     assert "st-flagged" in board.text
     panel = client.get(f"/guide/stalls/{sid}")
     assert "<script>alert(1)</script>" not in panel.text and "&lt;script&gt;" in panel.text
+    assert EARLIER not in panel.text  # the open incident is listed once, as open
     r = client.post(
         f"/guide/incidents/{incident_id}/resolve",
         data={
@@ -134,6 +136,8 @@ def test_incident_flags_the_stall_and_resolving_clears_it(demo_app, client, auth
     assert r.status_code == 303
     board = client.get(f"/guide/markets/{_market_id(demo_app)}/board")
     assert "st-flagged" not in board.text.split("state-legend")[0]
+    earlier = client.get(f"/guide/stalls/{sid}").text
+    assert EARLIER in earlier and "已劝导关小火" in earlier.split(EARLIER)[1]
 
 
 def test_guide_checks_in_a_vendor_without_a_phone(demo_app, client, auth, evening):
