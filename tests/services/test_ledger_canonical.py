@@ -153,15 +153,16 @@ def test_lines_are_ordered_by_account_then_amounts_then_memo_by_code_point(w):
     assert ledger.verify(org_id).ok
 
 
-def test_sqlite_keeps_a_nul_character_in_the_text(w):
-    if db.session.get_bind().dialect.name != "sqlite":
-        pytest.skip("PostgreSQL text cannot hold NUL")
-    org_id = w["org"].id
-    lines = _lines(org_id, [(0, 5, "a\x00b")], [(2, "\x00")])
-    entry = ledger.post(org_id, date(2026, 11, 20), "nul\x00here", "nul:1", lines)
-    db.session.flush()
-    assert chain.canonical_texts_sql(org_id)[entry.id] == _canonical_from_orm(entry)
-    assert list(chain._chains(org_id)) == [(org_id, 1, False)]
+def test_sqlite_keeps_a_nul_character_in_the_text(sqlite_app):
+    """SQLite text may hold NUL (PostgreSQL's cannot, so this one is SQLite's alone)."""
+    with sqlite_app.app_context():
+        org_id = community()["org"].id
+        lines = _lines(org_id, [(0, 5, "a\x00b")], [(2, "\x00")])
+        entry = ledger.post(org_id, date(2026, 11, 20), "nul\x00here", "nul:1", lines)
+        db.session.flush()
+        assert chain.canonical_texts_sql(org_id)[entry.id] == _canonical_from_orm(entry)
+        assert list(chain._chains(org_id)) == [(org_id, 1, False)]
+        db.session.rollback()
 
 
 def _cash_in(org_id, fen, key, memo=None):
