@@ -48,7 +48,9 @@ def _org(org_id: int) -> Organization:
 def source_label(entry: LedgerEntry) -> str:
     kind, _sep, ref = entry.source_key.partition(":")
     label = SOURCE_LABELS.get(kind)
-    return f"{label} {ref}" if label else entry.source_key
+    if not label:
+        return entry.source_key
+    return f"{label} #{ref}" if ref.isdigit() else f"{label} {ref}"  # "支出 #2", "月结 2026-11"
 
 
 @bp.route("/")
