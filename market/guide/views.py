@@ -62,7 +62,9 @@ def _marks(state) -> dict[int, str]:
     """A second line on each stall of the map, so the state reads without colour too."""
     marks = {}
     for r in state.rows:
-        if r.state == board.StallState.UNPAID:
+        if r.state == board.StallState.UNPAID and r.pending_fen >= r.unpaid_fen:
+            mark = _("To confirm")  # the vendor reported paying it all by collection code
+        elif r.state == board.StallState.UNPAID:
             mark = yuan(r.unpaid_fen)
         elif r.state == board.StallState.PAID:
             mark = "✓"

@@ -52,6 +52,26 @@ def test_board_shows_the_states_and_counts(demo_app, client, auth, evening):
     assert bad.status_code == 200
 
 
+def test_a_fee_reported_by_collection_code_reads_to_confirm(demo_app, client, auth, evening):
+    """Still unpaid (red) until a guide checks the statement, but the map tells the guide
+    to confirm rather than to collect: ¥15.00 only while nothing was reported."""
+    from market.services import payments
+
+    _vendor_checks_in(client, auth, evening)
+    auth.login(GUIDE)
+    mid = _market_id(demo_app)
+    before = client.get(f"/guide/markets/{mid}/board").text
+    assert ">¥15.00</text>" in before and ">待确认</text>" not in before
+    with demo_app.app_context():
+        ci = db.session.scalar(select(CheckIn).where(CheckIn.stall_id == evening["A-01"][1]))
+        payments.report_collection_code(ci.charge, 1500, "4200001234", ci.vendor.user)
+        db.session.commit()
+    after = client.get(f"/guide/markets/{mid}/board").text
+    assert "st-unpaid" in after and ">待确认</text>" in after and ">¥15.00</text>" not in after
+    listing = client.get(f"/guide/markets/{mid}/board?view=list").text
+    assert "待确认 ¥15.00" in listing
+
+
 def test_poll_is_204_when_unchanged_and_full_when_changed(demo_app, client, auth, evening):
     auth.login(GUIDE)
     mid = _market_id(demo_app)
