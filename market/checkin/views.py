@@ -35,6 +35,11 @@ def yuan_filter(fen: int) -> str:
     return money.yuan(fen)
 
 
+@bp.app_template_filter("amount")
+def amount_filter(fen: int) -> str:
+    return money.amount(fen)
+
+
 @bp.app_template_global()
 def new_nonce() -> str:
     """A fresh key for a form that must take effect once, however often it is sent."""

@@ -12,7 +12,7 @@ from ..models import Role
 from ..services import access, handovers, idempotency, sessions
 from ..services.clock import now
 from ..services.errors import DomainError
-from ..services.money import parse_yuan, yuan
+from ..services.money import amount, parse_yuan, yuan
 from . import bp
 from .forms import ConfirmHandoverForm, HandoverForm
 from .views import guided_markets
@@ -41,7 +41,7 @@ def _shift_page(status: int = 200, form=None, form_market_id=None):
                 else HandoverForm(
                     prefix="handover",
                     nonce=new_nonce(),
-                    amount=yuan(held).lstrip("¥") if held > 0 else None,
+                    amount=amount(held) if held > 0 else None,
                 ),
             }
         )
@@ -61,15 +61,13 @@ def shift():
 
 def _once(form, scope: str, payload: dict, run):
     """Run once per nonce; a repeat gets the first answer (where to go next)."""
-    user = _user()
-    digest = idempotency.request_hash(payload)
-    if stored := idempotency.replay(user, scope, form.nonce.data, digest):
-        return stored.body["location"], stored.body["message"]
-    location, message = run()
-    idempotency.remember(
-        user, scope, form.nonce.data, digest, 303, {"location": location, "message": message}
-    )
-    return location, message
+
+    def answer():
+        location, message = run()
+        return {"location": location, "message": message}
+
+    body = idempotency.once(_user(), scope, form.nonce.data, payload, answer, status=303)
+    return body["location"], body["message"]
 
 
 @bp.route(f"/markets/<{ID}:market_id>/handover", methods=["POST"])
@@ -108,9 +106,7 @@ def _handovers_page(status: int = 200, form=None, form_handover_id=None):
     forms = {
         h.id: form
         if form is not None and form_handover_id == h.id
-        else ConfirmHandoverForm(
-            prefix="count", nonce=new_nonce(), amount=yuan(h.declared_fen).lstrip("¥")
-        )
+        else ConfirmHandoverForm(prefix="count", nonce=new_nonce(), amount=amount(h.declared_fen))
         for h in pending
     }
     return (

@@ -22,7 +22,7 @@ from ..services import (
 )
 from ..services.clock import now
 from ..services.errors import DomainError, NotFound
-from ..services.money import parse_yuan, yuan
+from ..services.money import amount, parse_yuan, yuan
 from . import bp
 from .forms import CashForm, GuideCheckInForm, IncidentForm, MoveForm, NonceForm, ResolveForm
 
@@ -77,7 +77,7 @@ def _panel(stall, status: int = 200, message: str | None = None, **forms):
 
 def _default_amount(row) -> str | None:
     owed = row.unpaid_fen - row.pending_fen
-    return yuan(owed).lstrip("¥") if owed > 0 else None
+    return amount(owed) if owed > 0 else None
 
 
 def _done(stall, message: str):
@@ -94,19 +94,19 @@ def _act(stall, form, form_name: str, scope: str, run, **payload):
     """Validate, replay a repeated nonce, run the service, remember, commit."""
     if not form.validate_on_submit():
         return _panel(stall, 400, **{form_name: form})
-    user = _user()
-    digest = idempotency.request_hash({"stall": stall.id, **payload})
-    stored = idempotency.replay(user, scope, form.nonce.data, digest)
-    if stored is not None:
-        return _done(stall, stored.body["message"])
     try:
-        message = run()
-        idempotency.remember(user, scope, form.nonce.data, digest, 200, {"message": message})
+        body = idempotency.once(
+            _user(),
+            scope,
+            form.nonce.data,
+            {"stall": stall.id, **payload},
+            lambda: {"message": run()},
+        )
     except DomainError as e:
         db.session.rollback()
         return _panel(stall, attach_error(form, e, {"field": None}), **{form_name: form})
     db.session.commit()
-    return _done(stall, message)
+    return _done(stall, body["message"])
 
 
 def _active(stall):

@@ -79,3 +79,12 @@ def remember(user: User, scope: str, key: str, digest: str, status: int, body: d
     except IntegrityError:
         return replay(user, scope, key, digest) or Stored(status, body)
     return Stored(status, body)
+
+
+def once(user: User, scope: str, key: str, payload: dict, run, status: int = 200) -> dict:
+    """The answer of `run()` (a JSON-able dict) for this key and payload: computed the first
+    time, the stored one for every repeat (a page form's nonce, a double tap)."""
+    digest = request_hash(payload)
+    if stored := replay(user, scope, key, digest):
+        return stored.body
+    return remember(user, scope, key, digest, status, run()).body

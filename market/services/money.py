@@ -10,10 +10,16 @@ from .errors import InvalidInput
 YUAN_RE = re.compile(r"\d{1,7}(\.\d{1,2})?")
 
 
+def amount(fen: int) -> str:
+    """15.00 from 1500: integer arithmetic, for text that says "yuan" itself."""
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
 def yuan(fen: int) -> str:
     """¥15.00 from 1500."""
     sign = "-" if fen < 0 else ""
-    return f"{sign}¥{abs(fen) // 100}.{abs(fen) % 100:02d}"
+    return f"{sign}¥{amount(abs(fen))}"
 
 
 def parse_yuan(text: str, field: str = "amount") -> int:

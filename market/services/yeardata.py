@@ -28,7 +28,7 @@ from ..models import (
     Vendor,
     Zone,
 )
-from . import ledger, rush
+from . import clock, ledger, rush
 from .demo import MARKET_SLUG
 from .ledger_chain import entry_hash
 from .ledger_postings import session_memo
@@ -306,7 +306,8 @@ def year_days(market: Market, days: int, until: date | None = None) -> list[date
                 MarketSession.market_id == market.id
             )
         )
-        until = first - timedelta(days=1) if first else date.today() - timedelta(days=1)
+        today = clock.now().astimezone(zone_of(market)).date()  # the market's day, not the host's
+        until = (first or today) - timedelta(days=1)
     return [until - timedelta(days=n) for n in range(days - 1, -1, -1)]
 
 

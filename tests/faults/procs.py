@@ -110,7 +110,7 @@ def wait_until(predicate, timeout: float, what: str, every: float = 0.2):
         try:
             if value := predicate():
                 return value
-        except OSError:
+        except OSError:  # not listening yet (or restarting): ask again
             pass
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout} s waiting for: {what}")
