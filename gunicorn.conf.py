@@ -23,6 +23,13 @@ def when_ready(server):
     start_in_master()
 
 
+# Compile the templates before the worker takes requests (market/warmup.py says why).
+def post_worker_init(worker):
+    from market.warmup import warm
+
+    warm(worker.wsgi)
+
+
 def on_exit(server):
     from market.scheduler import stop_in_master
 

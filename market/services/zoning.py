@@ -503,10 +503,10 @@ def stall_for_token(token: str) -> Stall:
     """The stall behind a scanned token: 404 when unknown (or malformed), 410 when replaced."""
     if not TOKEN_RE.fullmatch(token or ""):
         raise NotFound(_l("This QR code is not one of ours."), code="unknown_token")
-    # Every scan shows the stall's market and zone: one query for the three.
+    # Every scan shows the stall's market, its community and the zone: one query for the four.
     stall = db.session.scalar(
         select(Stall)
-        .options(joinedload(Stall.market), joinedload(Stall.zone))
+        .options(joinedload(Stall.market).joinedload(Market.organization), joinedload(Stall.zone))
         .where(Stall.qr_token == token)
     )
     if stall is not None:
