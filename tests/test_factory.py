@@ -104,18 +104,3 @@ def test_static_htmx_is_vendored(client):
     with client.get("/static/vendor/htmx-2.0.11.min.js") as r:
         assert r.status_code == 200
         assert b"htmx" in r.data[:200]
-
-
-def test_warm_up_compiles_every_page_template_before_requests(tmp_path):
-    """gunicorn's post_worker_init hook (gunicorn.conf.py) warms each worker: the first scans
-    at opening find every page compiled."""
-    from types import SimpleNamespace
-
-    app = create_app(base_config(tmp_path, "sqlite://"))
-    pages = app.jinja_env.list_templates(filter_func=lambda n: n.endswith(".html"))
-    assert len(pages) > 50 and not app.jinja_env.cache
-    settings = {}
-    with open(os.path.join(os.path.dirname(__file__), "..", "gunicorn.conf.py")) as f:
-        exec(compile(f.read(), "gunicorn.conf.py", "exec"), settings)  # noqa: S102
-    settings["post_worker_init"](SimpleNamespace(wsgi=app))
-    assert set(pages) <= {name for (_loader, name) in app.jinja_env.cache}
