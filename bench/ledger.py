@@ -117,8 +117,9 @@ def run(server_url: str | None, label: str) -> None:
         f"({m['bytes'] / 1e6:.1f} MB canonical)"
     )
     print(f"verify:            {m['verify']:.2f} s  intact={m['ok']}")
+    print(f"read + hashlib:    {m['read']:.2f} s  ratio {m['verify'] / m['read']:.1f}x")
+    # The target compares verify with hashing the same bytes with hashlib alone.
     print(
-        f"read + hashlib:    {m['read']:.2f} s  ratio {m['verify'] / m['read']:.1f}x "
+        f"hashlib only:      {m['hash']:.2f} s  ratio {m['verify'] / m['hash']:.1f}x "
         f"(target <= {TARGET:.0f}x)"
     )
-    print(f"hashlib only:      {m['hash']:.2f} s  ratio {m['verify'] / m['hash']:.1f}x")
