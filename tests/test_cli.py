@@ -1,10 +1,14 @@
 """`flask market demo` and `flask market create-user`."""
 
+from datetime import UTC, date, datetime
+
+import pytest
 from sqlalchemy import func, select
 
 from market.extensions import db
 from market.models import LedgerEntry, Market, Organization, Role, Stall, User, Vendor, Zone
-from market.services import accounts, ledger
+from market.services import accounts, ledger, ledger_periods, money
+from market.services.clock import FixedClock
 from tests.ledger_helpers import tamper
 
 
@@ -153,3 +157,21 @@ def test_year_data_writes_a_chain_that_verifies(app):
         assert ledger.verify().ok
     verify = runner.invoke(args=["ledger", "verify"])
     assert verify.exit_code == 0, verify.output
+
+
+@pytest.mark.parametrize("day", [1, 15])
+def test_closing_last_month_of_the_demo_shows_the_governance_share(app, day):
+    """The issue's done-means on the demo: close last month, see its 40 % on the notice board."""
+    now = datetime(2026, 12, day, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    app.config["CLOCK"] = FixedClock(now)
+    assert app.test_cli_runner().invoke(args=["market", "demo"]).exit_code == 0
+    with app.app_context():
+        org = db.session.scalars(select(Organization)).one()
+        cadre = db.session.scalar(select(User).where(User.phone == "13800000001"))
+        close = ledger_periods.close_month(org, date(2026, 11, 1), cadre, at=now)
+        db.session.commit()
+        assert close.net_income_fen > 0 and close.governance_pct == 40
+        share = close.governance_fund_fen
+        assert share == close.net_income_fen * 40 // 100 > 0
+    page = app.test_client().get("/p/jinhui").text
+    assert f"× 40% = {money.amount(share)}" in page

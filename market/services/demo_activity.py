@@ -184,7 +184,7 @@ def _activity(org, market, demo_password, real_now):
         session = _evening(market, template, day, stalls, vendors, guide, cadre)
         _handover(market, guide, cadre, session.ends_at + timedelta(minutes=30), 100 * (n == 1))
         evenings.append(session)
-    _expenses(org, cadre, second, days, real_now)
+    _expenses(org, cadre, second, days, today, real_now)
     for session in evenings:
         if session.business_date < today.replace(day=1):  # last month's days are checked
             at = session.ends_at + timedelta(hours=1)
@@ -192,7 +192,9 @@ def _activity(org, market, demo_password, real_now):
     db.session.flush()
 
 
-def _expenses(org, cadre, second, days, now):
+def _expenses(org, cadre, second, days, today, now):
+    """Last month keeps a profit (so closing it shows the governance-fund share); the big
+    approved expense and the one waiting for approval fall in this month."""
     last_month = days[0]
     ledger_expenses.record_expense(
         org,
@@ -209,7 +211,7 @@ def _expenses(org, cadre, second, days, now):
         cadre,
         account_id=ledger.account(org.id, "barriers").id,
         amount_fen=68_000,
-        spent_on=last_month,
+        spent_on=today,
         description="更换隔离围挡 8 块",
         paid_from="bank",
         receipt=_receipt(),
@@ -221,7 +223,7 @@ def _expenses(org, cadre, second, days, now):
         cadre,
         account_id=ledger.account(org.id, "electricity").id,
         amount_fen=56_000,
-        spent_on=days[-1],
+        spent_on=today,
         description="摊位照明电费",
         paid_from="bank",
         receipt=_receipt(),

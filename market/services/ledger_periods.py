@@ -41,6 +41,7 @@ from ..models import (
 from . import access, audit, ledger
 from .errors import Conflict, Forbidden, InvalidInput
 from .ledger import Line
+from .money import yuan
 
 MONTH_CLOSE_PREFIX = "month-close:"
 
@@ -211,6 +212,14 @@ def _closing_lines(org_id: int, figures: dict, fund: int, rest: int, net: int) -
     return lines
 
 
+def close_memo(month: date, net: int, pct: int, fund: int) -> str:
+    """The closing entry's description, in the ledger's own language (like its other memos)."""
+    label = f"{month.strftime('%Y-%m')} 月结"
+    if net < 0:
+        return f"{label}：亏损 {yuan(-net)}，不提取治理专项资金，亏损计入可分配收益"
+    return f"{label}：净收益 {yuan(net)}，治理专项资金 {pct}% 即 {yuan(fund)}"
+
+
 def close_month(org: Organization, month: date, cadre: User, *, at: datetime, ip=None):
     """Close a finished month: its figures, the closing entry with the distribution, and the
     record the reports and the public notice board show."""
@@ -244,7 +253,7 @@ def close_month(org: Organization, month: date, cadre: User, *, at: datetime, ip
         entry = ledger.post(
             org.id,
             last_day(month),
-            f"{month.strftime('%Y-%m')} 月结：净收益 {net} 分，治理专项资金 {pct}%",
+            close_memo(month, net, pct, fund),
             f"{MONTH_CLOSE_PREFIX}{month.strftime('%Y-%m')}",
             lines,
             actor=cadre,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from market.extensions import db
-from market.models import Market, Stall, User, Vendor
+from market.models import LedgerEntry, Market, Stall, User, Vendor
 from market.services import ledger, ledger_periods
 from market.services.clock import FixedClock
 from market.services.ledger import Line
@@ -106,6 +106,34 @@ def test_a_tampered_ledger_shows_on_the_board(board, client):
         tamper("UPDATE ledger_lines SET debit_fen = debit_fen + 1 WHERE id = 1")
     page = client.get("/p/jinhui").text
     assert "完好" not in page and "核验发现问题" in page
+
+
+def test_a_loss_month_sets_nothing_aside_and_says_so(demo_app, client):
+    demo_app.config["CLOCK"] = FixedClock(NOW)
+    demo_app.config["PUBLIC_VERIFY_TTL"] = 0
+    with demo_app.app_context():
+        org = db.session.scalar(select(Market).where(Market.slug == "jinhui")).organization
+        cadre = db.session.scalar(select(User).where(User.phone == "13800000001"))
+        ledger.ensure_chart(org)
+        _post(org.id, date(2026, 10, 15), "t:income", "office_cash", "fee_income", 29_600)
+        _post(org.id, date(2026, 10, 20), "t:barriers", "barriers", "bank", 80_000)
+        close = ledger_periods.close_month(org, date(2026, 10, 1), cadre, at=NOW)
+        entry = db.session.get(LedgerEntry, close.entry_id)
+        assert entry.description == (
+            "2026-10 月结：亏损 ¥504.00，不提取治理专项资金，亏损计入可分配收益"
+        )
+        db.session.commit()
+    month = client.get("/p/jinhui").text.split("2026年10月")[1].split("</article>")[0]
+    assert "-504.00" in month and "亏损计入可分配收益" in month
+    assert "× 40% =" not in month  # no arithmetic of a share that was never set aside
+    english = client.get("/p/jinhui?lang=en").text
+    assert "The month lost 504.00 yuan" in english
+
+
+def test_the_month_close_entry_states_the_share_in_yuan():
+    assert ledger_periods.close_memo(date(2026, 10, 1), 80_000, 40, 32_000) == (
+        "2026-10 月结：净收益 ¥800.00，治理专项资金 40% 即 ¥320.00"
+    )
 
 
 def test_before_any_month_is_closed(demo_app, client):
