@@ -59,8 +59,8 @@ def _scan_page(stall, error: DomainError | None = None, status: int = 200):
         situation = checkin.situation(stall, _vendor_for(stall), now())
     except DomainError:  # a market with a broken timezone: the stall page still shows
         situation = checkin.Situation("anonymous", stall)
-    # Only the free and move pages carry the form: the other states need no form to build.
-    form = CheckInForm(nonce=new_nonce()) if situation.kind in ("free", "move") else None
+    # Only the free, move and back pages carry the form: the others need no form to build.
+    form = CheckInForm(nonce=new_nonce()) if situation.kind in ("free", "move", "back") else None
     return (
         render_template(
             "checkin/scan.html",

@@ -23,7 +23,7 @@ from ..models import (
     User,
     Vendor,
 )
-from . import access, audit, fees, sessions, vendors
+from . import access, audit, fees, payments, sessions, vendors
 from .errors import Conflict, DomainError, Forbidden, NotFound
 from .fees import Breakdown
 
@@ -73,6 +73,21 @@ def active_checkin(session: MarketSession, *, stall: Stall | None = None, vendor
     if vendor is not None:
         query = query.where(CheckIn.vendor_id == vendor.id)
     return db.session.scalar(query)
+
+
+def left_earlier(session: MarketSession, vendor: Vendor) -> CheckIn | None:
+    """The vendor's check-in of this session that has been checked out (they left and may
+    come back: the same check-in and its one charge resume, never a second fee)."""
+    return db.session.scalar(
+        select(CheckIn)
+        .where(
+            CheckIn.session_id == session.id,
+            CheckIn.vendor_id == vendor.id,
+            CheckIn.state == CheckInState.CHECKED_OUT,
+        )
+        .order_by(CheckIn.id.desc())
+        .limit(1)
+    )
 
 
 def reserved_for(stall: Stall, session: MarketSession, now: datetime, held=fees.NO_PASS):
@@ -139,6 +154,8 @@ class Situation:
     breakdown: Breakdown | None = None
     held_until: datetime | None = None
     alternatives: list[Stall] = field(default_factory=list)
+    power_fen: int = 0  # what electricity adds tonight, shown beside its checkbox
+    unpaid_fen: int = 0  # back tonight: what the earlier check-in still owes
 
 
 def situation(stall: Stall, vendor: Vendor | None, now: datetime) -> Situation:
@@ -169,9 +186,18 @@ def situation(stall: Stall, vendor: Vendor | None, now: datetime) -> Situation:
             checkin=own,
             alternatives=alternatives,
         )
+    if own is None and (earlier := left_earlier(session, vendor)) is not None:
+        unpaid = payments.unpaid_fen(earlier.charge) if earlier.charge else 0
+        return Situation("back", stall, session, status, checkin=earlier, unpaid_fen=unpaid)
     breakdown = fees.charge_for(stall, session, vendor)
     kind = "move" if own is not None else "free"
-    return Situation(kind, stall, session, status, checkin=own, breakdown=breakdown)
+    power = 0
+    if kind == "free" and stall.has_power:
+        power = fees.charge_for(stall, session, vendor, uses_power=True).amount_fen
+        power -= breakdown.amount_fen
+    return Situation(
+        kind, stall, session, status, checkin=own, breakdown=breakdown, power_fen=power
+    )
 
 
 # --- changing it -----------------------------------------------------------------------------
@@ -258,6 +284,8 @@ def check_in(
         )
     held = fees.pass_on(stall, session)
     _check_stall(stall, session, vendor, now, held)
+    if (earlier := left_earlier(session, vendor)) is not None:
+        return _resume(earlier, stall, session, now, actor=actor, ip=ip)
     breakdown = fees.charge_for(stall, session, vendor, uses_power, held)
     checkin = CheckIn(
         market_id=stall.market_id,
@@ -296,6 +324,48 @@ def check_in(
         stall=stall.code,
         amount_fen=breakdown.amount_fen,
         outside_geofence=checkin.outside_geofence,
+    )
+    return checkin
+
+
+def _resume(checkin: CheckIn, stall: Stall, session, now: datetime, *, actor: User, ip=None):
+    """The vendor is back tonight: their check-in is active again, on this stall (a move when
+    it is another one), with the charge it already had."""
+    from_id = checkin.stall_id
+    try:
+        with db.session.begin_nested():
+            checkin.state, checkin.left_at, checkin.checked_out_by_id = (
+                CheckInState.ACTIVE,
+                None,
+                None,
+            )
+            if stall.id != from_id:
+                checkin.stall_id = stall.id
+                db.session.add(
+                    CheckInMove(
+                        checkin_id=checkin.id,
+                        from_stall_id=from_id,
+                        to_stall_id=stall.id,
+                        moved_by_id=actor.id,
+                        moved_at=now,
+                    )
+                )
+            db.session.flush()
+    except IntegrityError:
+        db.session.refresh(checkin)
+        mine = active_checkin(session, vendor=checkin.vendor)
+        if mine is not None and mine.stall_id == stall.id:
+            return mine  # the same vendor's other tap won
+        raise _refuse_taken(stall, session, now) from None
+    db.session.expire(checkin, ["stall"])
+    audit.record(
+        "checkin.resumed",
+        checkin,
+        actor=actor,
+        organization_id=stall.market.organization_id,
+        ip=ip,
+        stall=stall.code,
+        from_stall_id=from_id,
     )
     return checkin
 

@@ -171,9 +171,41 @@ def test_check_out_is_idempotent(world):
     checkin.check_out(ci, NOW, actor=world["guide"])
     checkin.check_out(ci, NOW + timedelta(minutes=5), actor=world["guide"])
     assert ci.state == "checked_out" and ci.left_at == NOW
-    # The stall is free again, and the vendor can check in again the same evening.
-    again = go(world, world["stalls"][0], world["vendors"][0])
-    assert again.id != ci.id
+    # The stall is free again for anyone.
+    assert checkin.situation(world["stalls"][0], world["vendors"][1], NOW).kind == "free"
+
+
+def test_back_the_same_evening_resumes_the_check_in_and_its_one_charge(world):
+    """A vendor who checked out (or tapped 离场 by mistake) and comes back pays no second fee."""
+    first, other = world["stalls"][0], world["stalls"][1]
+    vendor = world["vendors"][0]
+    ci = go(world, first, vendor)
+    payments.record_cash(ci.charge, 1000, world["guide"])
+    checkin.check_out(ci, NOW, actor=vendor.user)
+    sit = checkin.situation(other, vendor, NOW)
+    assert sit.kind == "back" and sit.checkin.id == ci.id and sit.unpaid_fen == 500
+    back = go(world, other, vendor)
+    assert back.id == ci.id and back.state == "active" and back.left_at is None
+    assert back.stall_id == other.id and back.arrived_at == NOW
+    assert [(m.from_stall_id, m.to_stall_id) for m in checkin.moves_of(back)] == [
+        (first.id, other.id)
+    ]
+    assert db.session.scalar(select(func.count()).select_from(Charge)) == 1
+    assert db.session.scalar(select(func.count()).select_from(CheckIn)) == 1
+    assert checkin.situation(other, vendor, NOW).kind == "here"
+    # Back on a stall someone else took meanwhile: refused with the free ones nearby.
+    checkin.check_out(back, NOW, actor=vendor.user)
+    go(world, first, world["vendors"][1])
+    with pytest.raises(checkin.CheckInRefused) as e:
+        go(world, first, vendor)
+    assert e.value.code == "stall_taken" and e.value.alternatives
+    assert db.session.get(CheckIn, ci.id).state == "checked_out"
+
+
+def test_the_scan_page_prices_electricity_before_the_vendor_ticks_it(world):
+    sit = checkin.situation(world["stalls"][0], world["vendors"][0], NOW)
+    assert sit.kind == "free" and sit.breakdown.amount_fen == 1500 and sit.power_fen == 300
+    assert checkin.situation(world["far"], world["vendors"][0], NOW).power_fen == 0  # no socket
 
 
 def test_payments_partial_no_overpayment_and_voids(world):

@@ -66,8 +66,29 @@ def test_taken_stall_then_one_tap_on_a_suggestion(demo_app, client, auth, evenin
 
 def test_electricity_extra(demo_app, client, auth, evening):
     auth.login("13800000003")
+    page = client.get(f"/s/{evening['A-03']}").text
+    assert "+¥3.00" in page and "用电合计 ¥18.00" in page  # priced before it is ticked
     r, _, _ = confirm(client, evening["A-03"], uses_power="y")
     assert "¥18.00" in client.get(r.headers["Location"]).text
+
+
+def test_checking_out_asks_once_more_and_coming_back_costs_nothing_new(
+    demo_app, client, auth, evening
+):
+    auth.login("13800000004")
+    r, _, _ = confirm(client, evening["A-02"])
+    receipt = client.get(r.headers["Location"]).text
+    leave = receipt[receipt.index('<details class="confirm-step">') :]
+    assert "<summary" in leave and "确定离场" in leave and "还需缴纳 ¥15.00" in leave
+    action = re.search(r'action="([^"]+/checkout)"', leave).group(1)
+    assert client.post(action, data={"csrf_token": csrf_from(receipt)}).status_code == 303
+    page = client.get(f"/s/{evening['A-02']}").text
+    assert "欢迎回来" in page and "不再收费" in page and "¥15.00" in page
+    r2, _, _ = confirm(client, evening["A-02"])
+    assert r2.headers["Location"] == r.headers["Location"]  # the same receipt
+    with demo_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Charge)) == 1
+        assert db.session.scalar(select(CheckIn.state)) == "active"
 
 
 def test_states_pending_vendor_and_closed_market(demo_app, client, auth, evening):
