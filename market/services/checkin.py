@@ -9,6 +9,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import (
@@ -440,6 +441,23 @@ def require_owner_or_staff(user: User, checkin: CheckIn) -> None:
         user, checkin.stall.market
     ):
         raise Forbidden()
+
+
+def recent_of(vendor: Vendor, limit: int = 5) -> list[CheckIn]:
+    """The vendor's latest check-ins, newest first: the receipts their home page lists."""
+    return list(
+        db.session.scalars(
+            select(CheckIn)
+            .options(
+                joinedload(CheckIn.stall),
+                joinedload(CheckIn.session),
+                joinedload(CheckIn.charge).selectinload(Charge.payments),
+            )
+            .where(CheckIn.vendor_id == vendor.id)
+            .order_by(CheckIn.arrived_at.desc(), CheckIn.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def moves_of(checkin: CheckIn) -> list[CheckInMove]:

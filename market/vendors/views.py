@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from ..extensions import db, limiter
 from ..formtools import submit
 from ..models import Market
-from ..services import access, qr, uploads, vendor_pass, zoning
+from ..services import access, checkin, payments, qr, uploads, vendor_pass, zoning
 from ..services import vendors as vendor_service
 from ..services.errors import DomainError
 from . import bp
@@ -126,6 +126,8 @@ def home():
         status_label=vendor_service.status_label,
         relief_labels=vendor_service.RELIEF_LABELS,
         stall_token=request.args.get("stall"),
+        recent={v.id: checkin.recent_of(v) for v in profiles},
+        unpaid_fen=payments.unpaid_fen,
     )
 
 

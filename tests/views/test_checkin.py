@@ -199,3 +199,13 @@ def test_position_from_the_page_flags_a_far_check_in(demo_app, client, auth, eve
         assert ci.outside_geofence is False
     r, _, _ = confirm(client, evening["A-08"], latitude="north", longitude="east")
     assert r.status_code == 400  # not numbers: refused, nothing written
+
+
+def test_the_vendor_home_lists_receipts_with_tonights_first(demo_app, client, auth, evening):
+    auth.login("13800000004")
+    assert "我的缴费凭证" not in client.get("/vendors/home").text  # nothing yet: no empty list
+    r, _, _ = confirm(client, evening["A-05"])
+    home = client.get("/vendors/home").text
+    assert "今晚 A-05 摊位：查看凭证" in home
+    assert f'href="{r.headers["Location"].removeprefix("http://localhost")}"' in home
+    assert "未付 ¥15.00" in home
