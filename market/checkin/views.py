@@ -89,6 +89,14 @@ def scan(token: str):
     return _scan_page(stall)
 
 
+@bp.route("/s/<path:token>/checkin", methods=["GET"], endpoint="check_in_again")
+@bp.route("/s/<path:token>/move", methods=["GET"], endpoint="move_here_again")
+def back_to_scan(token: str):
+    """A form's address reloaded or bookmarked after an error: the stall's page, not a
+    "not a stall of this system" (the token would otherwise read as "<token>/checkin")."""
+    return redirect(url_for(".scan", token=token), 303)
+
+
 @bp.route("/s/<path:token>/checkin", methods=["POST"])
 @late_write
 @login_required
@@ -211,6 +219,14 @@ def _money_action(checkin_id: int, form, run, prefix: str):
         return _receipt_page(ci, e.status, **{f"{prefix}_form": form})
     db.session.commit()
     flash(_("Saved."), "success")
+    return redirect(url_for(".receipt", checkin_id=ci.id), 303)
+
+
+@bp.route(f"/receipts/<{ID}:checkin_id>/<any(pay, cash, waive, checkout):action>")
+@login_required
+def back_to_receipt(checkin_id: int, action: str):
+    """GET on a form's address (reloaded after a validation error): the receipt it is on."""
+    ci = checkin.checkin_for(_user(), checkin_id)
     return redirect(url_for(".receipt", checkin_id=ci.id), 303)
 
 

@@ -4,6 +4,7 @@ from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..auth.decorators import roles_required
@@ -12,7 +13,7 @@ from ..formtools import attach_error
 from ..models import IncidentState, Role
 from ..services import access, complaint_stats, complaints, incidents, uploads
 from ..services.clock import now
-from ..services.errors import DomainError
+from ..services.errors import DomainError, InvalidInput
 from . import bp
 from .forms import ResponseForm
 
@@ -86,6 +87,14 @@ def photo(complaint_id: int):
     return response
 
 
+class BadMonth(InvalidInput):
+    """A month the page cannot show (`abc`, `2026-13`, `0001-01`): 400 and what to write."""
+
+    status = 400
+    code = "invalid_month"
+    default_message = _l("Give the month as YYYY-MM, between 2000 and 2100.")
+
+
 def _month_arg(market) -> date:
     raw = request.args.get("month")
     if not raw:
@@ -93,7 +102,7 @@ def _month_arg(market) -> date:
     try:
         return complaint_stats.month_start(raw)
     except ValueError:
-        abort(400)
+        raise BadMonth() from None
 
 
 @bp.route(f"/complaints/markets/<{ID}:market_id>/stats")

@@ -128,7 +128,9 @@ def add_pass(market_id):
         try:
             month = date.fromisoformat(form.month.data + "-01")
         except ValueError:
-            raise InvalidInput(_("Write the month as 2026-12."), field="month") from None
+            month = None
+        if month is None or not 2000 <= month.year <= 2100:  # as every other month field
+            raise InvalidInput(_("Write the month as 2026-12."), field="month")
         fees.add_pass(
             m,
             form.stall_id.data,

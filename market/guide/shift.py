@@ -70,6 +70,14 @@ def _once(form, scope: str, payload: dict, run):
     return body["location"], body["message"]
 
 
+@bp.route(f"/markets/<{ID}:market_id>/handover", endpoint="hand_over_again")
+@roles_required(*Role.STAFF)
+def back_to_shift(market_id: int):
+    """GET on the form's address (reloaded after a validation error): the shift page."""
+    access.market_for_guide(current_user, market_id)
+    return redirect(url_for(".shift"), 303)
+
+
 @bp.route(f"/markets/<{ID}:market_id>/handover", methods=["POST"])
 @roles_required(*Role.STAFF)
 def hand_over(market_id: int):
@@ -125,6 +133,13 @@ def _handovers_page(status: int = 200, form=None, form_handover_id=None):
 @roles_required(*Role.MANAGERS)
 def handover_list():
     return _handovers_page()
+
+
+@bp.route(f"/handovers/<{ID}:handover_id>/confirm", endpoint="confirm_handover_again")
+@roles_required(*Role.MANAGERS)
+def back_to_handovers(handover_id: int):
+    handovers.handover_for_manager(current_user, handover_id)
+    return redirect(url_for(".handover_list"), 303)
 
 
 @bp.route(f"/handovers/<{ID}:handover_id>/confirm", methods=["POST"])

@@ -3,6 +3,7 @@
 from flask import Response, current_app, render_template, request, stream_with_context
 from flask_login import current_user
 
+from ..queryargs import page_arg
 from ..services import access, audit_log, exports, reports
 from ..services.clock import now as clock_now
 from . import bp
@@ -30,8 +31,7 @@ def _org_and_zone(org_id):
 def audit(org_id):
     org, zone = _org_and_zone(org_id)
     f = _filter(org, zone, reports.PAGE_MAX_DAYS)
-    number = request.args.get("page", "1")
-    number = int(number) if number.isdigit() and 0 < len(number) < 7 else 1
+    number = page_arg()
     items, total = audit_log.page(org, f, zone, max(number, 1))
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(

@@ -14,10 +14,18 @@ from .session_plan import local_to_utc, zone_of
 HANDLED_WITHIN = timedelta(hours=24)
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # as the reports' months: the UTC bounds stay in range
+
+
 def month_start(month) -> date:
-    """The first day of a month given as a date (any day of it) or as 'YYYY-MM'."""
+    """The first day of a month given as a date (any day of it) or as 'YYYY-MM' (ValueError
+    when it is not one, or is before FIRST_YEAR or after LAST_YEAR)."""
     if isinstance(month, str):
-        year, _, number = month.partition("-")
+        year, _, number = month.strip().partition("-")
+        if not (len(year) == 4 and year.isdigit() and number.isdigit() and len(number) <= 2):
+            raise ValueError(f"not a month: {month!r}")
+        if not FIRST_YEAR <= int(year) <= LAST_YEAR:
+            raise ValueError(f"month out of range: {month!r}")
         return date(int(year), int(number), 1)
     return month.replace(day=1)
 

@@ -19,7 +19,7 @@ from .tables import Column, Table, display, label
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_MIME = "text/csv; charset=utf-8"
+CSV_MIME = "text/csv"  # Flask adds "; charset=utf-8" to every text/* type
 
 
 def safe_text(text: str) -> str:

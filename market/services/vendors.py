@@ -23,6 +23,7 @@ from . import accounts, audit
 from .errors import Conflict, InvalidInput
 
 CERT_WARNING_DAYS = 7
+PAGE_MAX = 100_000  # a page far past the last: OFFSET stays within what SQLite stores
 
 # Category keys used by zones (Zone.categories) and chosen at registration.
 CATEGORY_LABELS = {
@@ -363,14 +364,16 @@ def search(
         .join(User, Vendor.user_id == User.id)
         .where(Vendor.organization_id.in_(organization_ids))
     )
-    if q:
-        q = q.strip()[:30]
-        like = f"%{q.replace('%', '').replace('_', '')}%"
-        query = query.where(or_(User.name.like(like), User.phone.like(like)))
+    if q := (q or "").strip()[:30]:
+        # autoescape: a "%" or "_" typed in the box is a character to find, not a wildcard.
+        query = query.where(
+            or_(User.name.contains(q, autoescape=True), User.phone.contains(q, autoescape=True))
+        )
     if status:
         query = query.where(Vendor.status == status)
     if category:
         query = query.where(Vendor.category == category)
+    page = min(max(page, 1), PAGE_MAX)  # an OFFSET the database can hold, whoever asks
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     items = db.session.scalars(
         query.options(selectinload(Vendor.user))

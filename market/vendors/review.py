@@ -7,6 +7,7 @@ from flask_login import current_user
 from ..auth.decorators import roles_required
 from ..extensions import db
 from ..models import Role, Vendor, VendorStatus
+from ..queryargs import page_arg
 from ..services import access, complaint_stats, uploads
 from ..services import vendors as vendor_service
 from ..services.errors import DomainError, NotFound
@@ -55,7 +56,7 @@ def listing():
     status = request.args.get("status") or None
     if status not in (None, *VendorStatus.ALL):
         abort(400)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     items, total = vendor_service.search(
         org_ids,
         q=request.args.get("q"),

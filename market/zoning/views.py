@@ -22,6 +22,7 @@ from ..auth.decorators import roles_required
 from ..extensions import db
 from ..formtools import form_values, submit
 from ..models import Market, Organization, Role
+from ..queryargs import id_arg
 from ..services import access, layout, qr, uploads, zoning
 from . import bp
 from .forms import BulkStallForm, ConfirmForm, DisableForm, MarketForm, StallForm, ZoneForm
@@ -127,7 +128,7 @@ def collection_code(market_id):
 @manager_only
 def market(market_id):
     market = access.market_for_manager(current_user, market_id)
-    zone_id = request.args.get("zone", type=int)
+    zone_id = id_arg("zone")
     stalls = zoning.stalls_of(market)
     shown = [s for s in stalls if not zone_id or s.zone_id == zone_id]
     return render_template(
@@ -333,7 +334,7 @@ def stall_rotate(stall_id):
 @manager_only
 def posters(market_id):
     market = access.market_for_manager(current_user, market_id)
-    zone_id = request.args.get("zone", type=int)
+    zone_id = id_arg("zone")
     if zone_id is not None:
         zoning.zone_of_market(market, zone_id)
     per_page = 2 if request.args.get("per_page") == "2" else 1

@@ -23,6 +23,7 @@ OBJECT_ROUTES = {
     "checkin.check_out": {"checkin_id": "checkin"},
     "checkin.report_payment": {"checkin_id": "checkin"},
     "checkin.waive": {"checkin_id": "checkin"},
+    "checkin.back_to_receipt": {"checkin_id": "checkin"},
     "checkin.check_in": {"token": "stall_token"},
     "checkin.move_here": {"token": "stall_token"},
     "sessions.session": {"session_id": "session"},
@@ -61,9 +62,13 @@ OBJECT_ROUTES = {
     "guide.board_live": {"market_id": "market"},
     "guide.hand_over": {"market_id": "market"},
     "guide.confirm_handover": {"handover_id": "handover"},
+    "guide.hand_over_again": {"market_id": "market"},
+    "guide.confirm_handover_again": {"handover_id": "handover"},
     "guide.stall_panel": {"stall_id": "stall"},
     "guide.stall_cash": {"stall_id": "stall"},
     "guide.stall_confirm": {"stall_id": "stall", "payment_id": "payment"},
+    "guide.stall_reject": {"stall_id": "stall", "payment_id": "payment"},
+    "guide.stall_move_here": {"stall_id": "stall"},
     "guide.stall_checkout": {"stall_id": "stall"},
     "guide.stall_move": {"stall_id": "stall"},
     "guide.stall_checkin": {"stall_id": "stall"},
@@ -139,6 +144,8 @@ OBJECT_ROUTES = {
 NOT_OBJECT_ROUTES = {
     "static": "the app's own CSS/JS/icons",
     "checkin.scan": "the stall poster page: public by design, shows what the poster shows",
+    "checkin.check_in_again": "a GET of the check-in form's address: redirects to the poster page",
+    "checkin.move_here_again": "a GET of the move form's address: redirects to the poster page",
     # Public by design (tests/security/test_public_pages.py checks they show nothing private):
     "public.board": "the market's public board: anyone with the slug, by design",
     "public.printable": "the printable public board: anyone with the slug, by design",
@@ -154,6 +161,8 @@ NOT_OBJECT_ROUTES = {
 # every form (XSS, CSRF): the public pages of the market, filled with its own values.
 PUBLIC_FILLS = {
     "checkin.scan": {"token": "stall_token"},
+    "checkin.check_in_again": {"token": "stall_token"},
+    "checkin.move_here_again": {"token": "stall_token"},
     "public.board": {"slug": "market_slug"},
     "public.printable": {"slug": "market_slug"},
     "complaints.card": {"token": "stall_token"},
