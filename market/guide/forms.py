@@ -2,10 +2,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
 from ..checkin.forms import NONCE, PostedForm
+from ..queryargs import ID_MAX
 from ..services.incidents import GUIDE_KINDS, KIND_LABELS
 
 
@@ -28,7 +29,20 @@ class MoveForm(NonceForm):
 
 
 class GuideCheckInForm(NonceForm):
-    vendor_id = IntegerField(widget=HiddenInput(), validators=[DataRequired()])
+    vendor_id = IntegerField(
+        widget=HiddenInput(), validators=[DataRequired(), NumberRange(min=1, max=ID_MAX)]
+    )
+
+
+class MoveHereForm(GuideCheckInForm):
+    """Move a vendor already checked in at another stall tonight to this one."""
+
+
+class RejectPaymentForm(NonceForm):
+    reason = StringField(
+        _l("Why (e.g. not on the statement)"),
+        validators=[DataRequired(_l("Say why the payment is voided.")), Length(max=200)],
+    )
 
 
 class IncidentForm(NonceForm):

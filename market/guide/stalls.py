@@ -10,7 +10,7 @@ from ..auth.decorators import roles_required
 from ..checkin.views import new_nonce
 from ..extensions import db, htmx
 from ..formtools import attach_error
-from ..models import Payment, Role, Vendor
+from ..models import Payment, PaymentStatus, Role, Vendor
 from ..services import (
     access,
     board,
@@ -18,13 +18,23 @@ from ..services import (
     idempotency,
     incidents,
     payments,
+    sessions,
     vendors,
 )
 from ..services.clock import now
-from ..services.errors import DomainError, NotFound
+from ..services.errors import Conflict, DomainError, NotFound
 from ..services.money import amount, parse_yuan, yuan
 from . import bp
-from .forms import CashForm, GuideCheckInForm, IncidentForm, MoveForm, NonceForm, ResolveForm
+from .forms import (
+    CashForm,
+    GuideCheckInForm,
+    IncidentForm,
+    MoveForm,
+    MoveHereForm,
+    NonceForm,
+    RejectPaymentForm,
+    ResolveForm,
+)
 
 ID = "int(max=2147483647)"
 SEARCH_MAX = 30
@@ -34,7 +44,7 @@ def _user():
     return current_user._get_current_object()
 
 
-def _panel(stall, status: int = 200, message: str | None = None, **forms):
+def _panel(stall, status: int = 200, message: str | None = None, move_offer=None, **forms):
     state = board.build(stall.market, now())
     row = state.by_stall[stall.id]
     q = (request.args.get("q") or "").strip()[:SEARCH_MAX]
@@ -49,9 +59,10 @@ def _panel(stall, status: int = 200, message: str | None = None, **forms):
         "market": stall.market,
         "board": state,
         "row": row,
-        "labels": board.STATE_LABELS,
+        "state_label": board.state_label(row),
         "flagged_label": board.FLAGGED_LABEL,
         "pending": board.pending_payments(row),
+        "awaiting_confirmation": board.awaiting_confirmation(row),
         "open_incidents": [
             i for i in incidents.open_incidents(stall.market_id) if i.stall_id == stall.id
         ],
@@ -68,8 +79,10 @@ def _panel(stall, status: int = 200, message: str | None = None, **forms):
         "incident_form": forms.get("incident_form")
         or IncidentForm(prefix="incident", nonce=new_nonce()),
         "resolve_form": forms.get("resolve_form") or ResolveForm(prefix="resolve"),
-        "plain_form": NonceForm(prefix="act"),
-        "checkin_form": GuideCheckInForm(prefix="ci"),
+        "plain_form": forms.get("plain_form") or NonceForm(prefix="act"),
+        "checkin_form": forms.get("checkin_form") or GuideCheckInForm(prefix="ci"),
+        "reject_form": forms.get("reject_form") or RejectPaymentForm(prefix="reject"),
+        "move_offer": move_offer,
     }
     template = "guide/_panel.html" if htmx and not htmx.boosted else "guide/panel.html"
     return make_response(render_template(template, **context), status)
@@ -90,8 +103,9 @@ def _done(stall, message: str):
     return redirect(url_for(".stall_panel", stall_id=stall.id), 303)
 
 
-def _act(stall, form, form_name: str, scope: str, run, **payload):
-    """Validate, replay a repeated nonce, run the service, remember, commit."""
+def _act(stall, form, form_name: str, scope: str, run, on_error=None, **payload):
+    """Validate, replay a repeated nonce, run the service, remember, commit. `on_error`
+    (a dict `run` may fill) goes to the panel shown when a rule says no."""
     if not form.validate_on_submit():
         return _panel(stall, 400, **{form_name: form})
     try:
@@ -104,7 +118,8 @@ def _act(stall, form, form_name: str, scope: str, run, **payload):
         )
     except DomainError as e:
         db.session.rollback()
-        return _panel(stall, attach_error(form, e, {"field": None}), **{form_name: form})
+        status = attach_error(form, e, {"field": None})
+        return _panel(stall, status, **(on_error or {}), **{form_name: form})
     db.session.commit()
     return _done(stall, body["message"])
 
@@ -144,13 +159,44 @@ def stall_confirm(stall_id: int, payment_id: int):
     form = NonceForm(prefix="act")
 
     def run():
-        payment = db.session.get(Payment, payment_id)
-        if payment is None or payment.charge.checkin.stall_id != stall.id:
-            raise NotFound()
+        payment = _payment_at(stall, payment_id)
         payments.confirm(payment, _user(), ip=request.remote_addr)
         return _("Payment of %(amount)s confirmed.", amount=yuan(payment.amount_fen))
 
     return _act(stall, form, "plain_form", "guide-confirm", run, payment=payment_id)
+
+
+def _payment_at(stall, payment_id: int) -> Payment:
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.charge.checkin.stall_id != stall.id:
+        raise NotFound()
+    return payment
+
+
+@bp.route(f"/stalls/<{ID}:stall_id>/payments/<{ID}:payment_id>/reject", methods=["POST"])
+@roles_required(*Role.STAFF)
+def stall_reject(stall_id: int, payment_id: int):
+    """A reported collection-code payment that is not on the statement: voided (reversed, with
+    the reason), so the fee is owed again and the cash form comes back."""
+    stall = access.stall_for_guide(current_user, stall_id)
+    form = RejectPaymentForm(prefix="reject")
+
+    def run():
+        payment = _payment_at(stall, payment_id)
+        if payment.status != PaymentStatus.PENDING or payments.is_voided(payment):
+            raise Conflict(
+                _("This payment is no longer waiting for confirmation."), code="not_pending"
+            )
+        payments.void(payment, _user(), form.reason.data, ip=request.remote_addr)
+        return _(
+            "The reported payment of %(amount)s was rejected; %(code)s owes it again.",
+            amount=yuan(payment.amount_fen),
+            code=stall.code,
+        )
+
+    return _act(
+        stall, form, "reject_form", "guide-reject", run, payment=payment_id, reason=form.reason.data
+    )
 
 
 @bp.route(f"/stalls/<{ID}:stall_id>/checkout", methods=["POST"])
@@ -183,17 +229,69 @@ def stall_move(stall_id: int):
     return _act(stall, form, "move_form", "guide-move", run, to=form.to_stall.data)
 
 
+def _vendor_of_market(stall, vendor_id) -> Vendor:
+    vendor = db.session.get(Vendor, vendor_id)
+    if vendor is None or vendor.organization_id != stall.market.organization_id:
+        raise NotFound()
+    return vendor
+
+
+def _tonight(stall, vendor):
+    """The vendor's active check-in in the market's current session, if any."""
+    session = sessions.market_status(stall.market, now()).current
+    return session and checkin.active_checkin(session, vendor=vendor)
+
+
 def _check_in_vendor(stall):
     form = GuideCheckInForm(prefix="ci")
+    offer = {}
 
     def run():
-        vendor = db.session.get(Vendor, form.vendor_id.data)
-        if vendor is None or vendor.organization_id != stall.market.organization_id:
-            raise NotFound()
-        checkin.check_in(stall, vendor, now(), actor=_user(), ip=request.remote_addr)
+        vendor = _vendor_of_market(stall, form.vendor_id.data)
+        try:
+            checkin.check_in(stall, vendor, now(), actor=_user(), ip=request.remote_addr)
+        except checkin.CheckInRefused as e:
+            own = e.code == "holds_other_stall" and _tonight(stall, vendor)
+            if not own:
+                raise
+            # The vendor's own wording ("you already have…") reads wrong to the guide: say
+            # where they are, and offer to move them here instead.
+            name, code = vendor.user.name, own.stall.code
+            offer["move_offer"] = {"vendor_id": vendor.id, "name": name, "code": code}
+            raise Conflict(
+                _("%(name)s is already checked in at %(code)s tonight.", name=name, code=code),
+                code=e.code,
+            ) from None
         return _("%(name)s checked in at %(code)s.", name=vendor.user.name, code=stall.code)
 
-    return _act(stall, form, "checkin_form", "guide-checkin", run, vendor=form.vendor_id.data)
+    return _act(
+        stall,
+        form,
+        "checkin_form",
+        "guide-checkin",
+        run,
+        on_error=offer,
+        vendor=form.vendor_id.data,
+    )
+
+
+@bp.route(f"/stalls/<{ID}:stall_id>/move-here", methods=["POST"])
+@roles_required(*Role.STAFF)
+def stall_move_here(stall_id: int):
+    """The vendor the guide tried to check in here holds another stall tonight: move them."""
+    stall = access.stall_for_guide(current_user, stall_id)
+    form = MoveHereForm(prefix="mh")
+
+    def run():
+        vendor = _vendor_of_market(stall, form.vendor_id.data)
+        own = _tonight(stall, vendor)
+        if not own:
+            raise NotFound(_("%(name)s is not checked in tonight.", name=vendor.user.name))
+        was = own.stall.code
+        checkin.move(own, stall, now(), actor=_user(), ip=request.remote_addr)
+        return _("Moved from %(a)s to %(b)s.", a=was, b=stall.code)
+
+    return _act(stall, form, "checkin_form", "guide-move-here", run, vendor=form.vendor_id.data)
 
 
 @bp.route(f"/stalls/<{ID}:stall_id>/checkin", methods=["POST"])

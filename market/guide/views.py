@@ -53,6 +53,7 @@ def _board_context(market: Market):
         "states": board.stall_states(state),
         "marks": _marks(state),
         "labels": board.STATE_LABELS,
+        "state_label": board.state_label,
         "flagged_label": board.FLAGGED_LABEL,
         "poll_seconds": POLL_SECONDS,
     }
@@ -62,8 +63,8 @@ def _marks(state) -> dict[int, str]:
     """A second line on each stall of the map, so the state reads without colour too."""
     marks = {}
     for r in state.rows:
-        if r.state == board.StallState.UNPAID and r.pending_fen >= r.unpaid_fen:
-            mark = _("To confirm")  # the vendor reported paying it all by collection code
+        if board.awaiting_confirmation(r):
+            mark = str(board.TO_CONFIRM_LABEL)  # reported paid in full by collection code
         elif r.state == board.StallState.UNPAID:
             mark = yuan(r.unpaid_fen)
         elif r.state == board.StallState.PAID:

@@ -37,6 +37,7 @@ class StallState:
     ALL = (FREE, PAID, UNPAID, RESERVED, DISABLED)
 
 
+TO_CONFIRM_LABEL = _l("To confirm")
 STATE_LABELS = {
     StallState.FREE: _l("Free"),
     StallState.PAID: _l("Occupied, paid"),
@@ -253,10 +254,23 @@ def stall_states(board: Board) -> dict[int, str]:
 
 
 def pending_payments(row: StallRow):
+    """Collection-code reports waiting for staff (a voided report waits no longer)."""
     if row.checkin is None or row.checkin.charge is None:
         return []
+    voided = {p.reverses_id for p in row.checkin.charge.payments if p.reverses_id is not None}
     return [
         p
         for p in row.checkin.charge.payments
-        if p.status == PaymentStatus.PENDING and p.reverses_id is None
+        if p.status == PaymentStatus.PENDING and p.reverses_id is None and p.id not in voided
     ]
+
+
+def awaiting_confirmation(row: StallRow) -> bool:
+    """Unpaid, but the vendor reported paying all of it by collection code: staff check the
+    statement instead of asking for cash again."""
+    return row.state == StallState.UNPAID and row.pending_fen >= row.unpaid_fen
+
+
+def state_label(row: StallRow):
+    """The stall's state in words, as the map and the panel both say it."""
+    return TO_CONFIRM_LABEL if awaiting_confirmation(row) else STATE_LABELS[row.state]
