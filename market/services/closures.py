@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Market, MarketClosure, MarketSession, SessionState
-from . import access, audit
+from . import access, audit, session_notes
 from .clock import as_utc
 from .errors import Conflict, InvalidInput, NotFound
 from .session_actions import clean_reason
@@ -82,7 +82,7 @@ def add_closure(
             continue
         session.state, session.cancel_reason, session.closure_id = S.CANCELLED, reason, closure.id
         session.changed_by_id = closure.created_by_id
-        session.change_note = "closure"
+        session.change_note = session_notes.CLOSURE
         counts["cancelled"] += 1
     _audit("market.closure_added", closure, now, actor, ip, **counts)
     return closure, counts
@@ -114,7 +114,7 @@ def lift_closure(closure: MarketClosure, *, now: datetime, actor=None, ip=None) 
             session.closure_id, session.cancel_reason = other.id, other.reason
             continue
         session.state, session.cancel_reason, session.closure_id = S.SCHEDULED, None, None
-        session.change_note = "closure lifted"
+        session.change_note = session_notes.CLOSURE_LIFTED
         restored += 1
     _audit("market.closure_lifted", closure, now, actor, ip, restored=restored)
     return restored

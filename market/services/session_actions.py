@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import MarketSession, SessionState
+from . import session_notes as notes
 from . import sessions
 from .clock import as_utc
 from .errors import Conflict, InvalidInput
@@ -68,7 +69,7 @@ def open_now(session: MarketSession, *, now: datetime, actor=None, ip=None) -> M
             _l("Another session of this market is open; close it first."),
             code="other_session_open",
         )
-    note = "opened early" if now < s.starts_at else "opened by hand"
+    note = notes.OPENED_EARLY if now < s.starts_at else notes.OPENED_BY_HAND
     _touch(s, actor, note)
     sessions.open_session(s, now, actor, note=note, ip=ip)
     return s
@@ -80,8 +81,8 @@ def close_now(session: MarketSession, *, now: datetime, actor=None, ip=None) -> 
     s = _locked(session)
     if s.state != S.OPEN:
         raise Conflict(_l("Only an open session can be closed."), code="not_open")
-    _touch(s, actor, "closed early")
-    sessions.end_session(s, min(now, s.ends_at), actor, note="closed early", ip=ip)
+    _touch(s, actor, notes.CLOSED_EARLY)
+    sessions.end_session(s, min(now, s.ends_at), actor, note=notes.CLOSED_EARLY, ip=ip)
     return s
 
 
@@ -92,10 +93,12 @@ def cancel(session: MarketSession, reason, *, now: datetime, actor=None, ip=None
     now = as_utc(now)
     s = _locked(session)
     if s.state == S.OPEN:
-        _touch(s, actor, reason)
-        sessions.end_session(s, min(now, s.ends_at), actor, reason=reason, ip=ip)
+        _touch(s, actor, notes.CANCELLED)
+        sessions.end_session(
+            s, min(now, s.ends_at), actor, reason=reason, note=notes.CANCELLED, ip=ip
+        )
     elif s.state == S.SCHEDULED:
-        _touch(s, actor, reason)
+        _touch(s, actor, notes.CANCELLED)
         s.state, s.cancel_reason = S.CANCELLED, reason
         sessions.record("session.cancelled", s, now, actor, ip=ip, reason=reason)
     else:
@@ -153,7 +156,7 @@ def extend(
     if new_end - s.starts_at > MAX_LENGTH:
         raise InvalidInput(_l("A session lasts at most 24 hours."), field="ends_at")
     old = s.ends_at
-    _touch(s, actor, "extended")
+    _touch(s, actor, notes.EXTENDED)
     s.ends_at = new_end
     sessions.record(
         "session.extended", s, now, actor, ip=ip, old_end=old.isoformat(), new_end=new_end
@@ -171,7 +174,7 @@ def reinstate(session: MarketSession, *, now: datetime, actor=None, ip=None) -> 
             code="not_reinstatable",
         )
     reason = s.cancel_reason
-    _touch(s, actor, "reinstated")
+    _touch(s, actor, notes.REINSTATED)
     s.state, s.cancel_reason, s.closure_id = S.SCHEDULED, None, None
     sessions.record("session.reinstated", s, now, actor, ip=ip, was=reason)
     return s

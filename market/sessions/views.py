@@ -19,6 +19,7 @@ from ..models import CheckIn, Role
 from ..services import access, closures, session_actions, session_templates, sessions, takings
 from ..services.clock import now as clock_now
 from ..services.errors import DomainError, InvalidInput
+from ..services.session_notes import note_label, scheduler_changed
 from . import bp
 from .forms import (
     REASON_HINTS,
@@ -233,6 +234,8 @@ def _session_page(session, status=200, **forms):
         takings=takings.session_takings(session),
         can_manage=access.can_manage_market(current_user, session.market),
         reason_hints=REASON_HINTS,
+        note_label=note_label,
+        scheduler_changed=scheduler_changed,
         **forms,
     )
     return page, status
