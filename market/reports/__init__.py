@@ -2,11 +2,14 @@
 
 from flask import Blueprint
 
+from ..services.audit_labels import action_label, object_label
 from ..services.tables import display
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 # A global, not a context processor: the table macro is imported without the page's context.
 bp.add_app_template_global(display, "report_cell")
+bp.add_app_template_global(action_label, "audit_action_label")
+bp.add_app_template_global(object_label, "audit_object_label")
 
 from . import audit, views  # noqa: E402,F401  (audit registers its routes)
 

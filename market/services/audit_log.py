@@ -2,7 +2,6 @@
 
 Events are only ever added (services.audit); this module only reads them."""
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -13,6 +12,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import AuditEvent, Market, Organization, User
+from . import audit_labels
 from .errors import InvalidInput
 from .reports import DateRange
 from .tables import Column, Table
@@ -105,11 +105,13 @@ def choices(org: Organization) -> dict:
 
 
 def detail_text(event: AuditEvent) -> str:
-    try:
-        detail = json.loads(event.detail or "{}")
-    except ValueError:
-        return event.detail or ""
-    return ", ".join(f"{k}={v}" for k, v in detail.items()) if isinstance(detail, dict) else ""
+    """The details in words, money in yuan (services.audit_labels)."""
+    return audit_labels.detail_text(event.action, event.detail)
+
+
+def object_text(event: AuditEvent) -> str:
+    label = audit_labels.object_label(event.object_type)
+    return f"{label} #{event.object_id}" if event.object_id is not None else label
 
 
 def _rows(org: Organization, f: AuditFilter, zone: ZoneInfo) -> Iterator[dict]:
@@ -123,12 +125,12 @@ def _audit_rows(result, zone: ZoneInfo) -> Iterator[dict]:
         yield {
             "at": event.at.astimezone(zone),
             "actor": name or str(_l("the system")),
-            "action": event.action,
-            "object": f"{event.object_type} #{event.object_id}"
-            if event.object_id is not None
-            else event.object_type,
+            "action": audit_labels.action_label(event.action),
+            "object": object_text(event),
             "ip": event.ip or "",
             "detail": detail_text(event),
+            "action_code": event.action,
+            "object_type": event.object_type,
         }
 
 
@@ -142,6 +144,8 @@ def table(org: Organization, f: AuditFilter, zone: ZoneInfo) -> Table:
             Column("object", _l("Object"), "text"),
             Column("ip", _l("IP address"), "text"),
             Column("detail", _l("Details"), "text"),
+            Column("action_code", _l("Action code"), "text"),
+            Column("object_type", _l("Object type code"), "text"),
         ],
         _rows(org, f, zone),
     )
