@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import CashHandover, CheckIn, Market, User, Vendor
 from . import sessions
 from .errors import NotFound
-from .reports import DateRange, per_charge, stream
+from .reports import RELIEF_BY_RULES, WAIVED_BY_CADRE, DateRange, per_charge, stream
 from .tables import Column, Table
 
 # --- a vendor's history ----------------------------------------------------------------------
@@ -61,9 +61,9 @@ def vendor_table(market: Market, vendor: Vendor, span: DateRange) -> Table:
             Column("kind", _l("Session"), "kind"),
             Column("stall", _l("Stall"), "text"),
             Column("expected", _l("Expected fees"), "fen"),
-            Column("relief", _l("Relief given"), "fen"),
+            Column("relief", RELIEF_BY_RULES, "fen"),
             Column("collected", _l("Collected"), "fen"),
-            Column("waived", _l("Waived"), "fen"),
+            Column("waived", WAIVED_BY_CADRE, "fen"),
             Column("unpaid", _l("Unpaid"), "fen"),
         ],
         vendor_rows(market, vendor, span),

@@ -187,9 +187,23 @@ def stream(statement) -> Iterator:
 
 def _money(row) -> dict:
     values = {k: int(getattr(row, k) or 0) for k in MONEY_KEYS}
+    return with_sums(values)
+
+
+def with_sums(values: dict) -> dict:
+    """Add what a report shows beside the sums of SQL: money collected, and the fee relief
+    the ledger books (its 摊位费减免 account: relief by the fee rules plus cadres' waivers)."""
     values["collected"] = values["cash"] + values["code"]
+    values["fee_relief"] = values["relief"] + values["waived"]
     return values
 
+
+# One name per meaning, the same on the pages, in CSV and XLSX, and beside the ledger's
+# "Fee relief" (摊位费减免), which is the two added up.
+RELIEF_BY_RULES = _l("Relief by fee rules")
+WAIVED_BY_CADRE = _l("Waived by a cadre")
+FEE_RELIEF_TOTAL = _l("Fee relief in total")
+DERIVED_KEYS = ("collected", "fee_relief")
 
 MONEY_COLUMNS = [
     Column("charges", _l("Check-ins"), "int"),
@@ -197,8 +211,9 @@ MONEY_COLUMNS = [
     Column("cash", _l("Cash"), "fen"),
     Column("code", _l("Collection code"), "fen"),
     Column("collected", _l("Collected"), "fen"),
-    Column("relief", _l("Relief given"), "fen"),
-    Column("waived", _l("Waived"), "fen"),
+    Column("relief", RELIEF_BY_RULES, "fen"),
+    Column("waived", WAIVED_BY_CADRE, "fen"),
+    Column("fee_relief", FEE_RELIEF_TOTAL, "fen"),
     Column("pending", _l("Reported, unconfirmed"), "fen"),
     Column("unpaid", _l("Unpaid"), "fen"),
 ]
@@ -228,7 +243,7 @@ def day_rows(market: Market, span: DateRange) -> Iterator[dict]:
         total = {"date": day, "sessions": 0}
         for row in group:
             total["sessions"] += 1
-            for key in (*MONEY_KEYS, "collected"):
+            for key in (*MONEY_KEYS, *DERIVED_KEYS):
                 total[key] = total.get(key, 0) + row[key]
         yield total
 
@@ -253,7 +268,8 @@ class MonthlySummary:
 def monthly_summary(market: Market, span: DateRange) -> MonthlySummary:
     """The month's days and its totals: one SQL statement, a month is at most ~62 rows."""
     days = list(day_rows(market, span))
-    totals = {key: sum(d[key] for d in days) for key in (*MONEY_KEYS, "collected", "sessions")}
+    keys = (*MONEY_KEYS, *DERIVED_KEYS, "sessions")
+    totals = {key: sum(d[key] for d in days) for key in keys}
     return MonthlySummary(market, span, days, totals)
 
 
@@ -279,6 +295,7 @@ def totals_of(days: list[SessionDay]) -> dict:
         "collected": sum(x.collected_total_fen for x in t),
         "relief": sum(x.relief_fen for x in t),
         "waived": sum(x.waived_fen for x in t),
+        "fee_relief": sum(x.relief_fen + x.waived_fen for x in t),
         "pending": sum(x.pending_fen for x in t),
         "unpaid": sum(x.unpaid_fen for x in t),
     }
