@@ -207,7 +207,7 @@ def receipt(checkin_id: int):
     return _receipt_page(checkin.checkin_for(_user(), checkin_id))
 
 
-def _money_action(checkin_id: int, form, run, prefix: str):
+def _money_action(checkin_id: int, form, run, prefix: str, done: str):
     ci = checkin.checkin_for(_user(), checkin_id)
     if not form.validate_on_submit():
         return _receipt_page(ci, 400, **{f"{prefix}_form": form})
@@ -218,7 +218,7 @@ def _money_action(checkin_id: int, form, run, prefix: str):
         form.amount.errors = [*form.amount.errors, str(e.message)]
         return _receipt_page(ci, e.status, **{f"{prefix}_form": form})
     db.session.commit()
-    flash(_("Saved."), "success")
+    flash(done, "success")
     return redirect(url_for(".receipt", checkin_id=ci.id), 303)
 
 
@@ -242,7 +242,13 @@ def report_payment(checkin_id: int):
             ci.charge, fen, form.reference.data, _user(), ip=request.remote_addr
         )
 
-    return _money_action(checkin_id, form, run, "pay")
+    return _money_action(
+        checkin_id,
+        form,
+        run,
+        "pay",
+        _("We told the guide; please wait for them to confirm your payment."),
+    )
 
 
 @bp.route(f"/receipts/<{ID}:checkin_id>/cash", methods=["POST"])
@@ -253,6 +259,7 @@ def record_cash(checkin_id: int):
         AmountForm(prefix="cash"),
         lambda ci, fen: payments.record_cash(ci.charge, fen, _user(), ip=request.remote_addr),
         "cash",
+        _("Cash recorded."),
     )
 
 
@@ -267,6 +274,7 @@ def waive(checkin_id: int):
             ci.charge, fen, form.reason.data, _user(), ip=request.remote_addr
         ),
         "waive",
+        _("Fee waived."),
     )
 
 

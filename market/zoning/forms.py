@@ -6,10 +6,15 @@ from wtforms import (
     FloatField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..services.vendors import CATEGORY_LABELS
 
 REQUIRED = _l("This field is required.")
 
@@ -38,14 +43,32 @@ class MarketForm(FlaskForm):
     is_active = BooleanField(_l("Active"), default=True)
 
 
+class CategoriesField(SelectMultipleField):
+    """Checkboxes of the category keys, shown by their names; a zone stores them as a comma
+    list (Zone.categories). A key no longer offered stays ticked under its own code."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def process_data(self, value):
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        super().process_data(value)
+        known = {c.value for c in self.choices or []}
+        extra = [SelectChoice(v, v) for v in self.data or [] if v not in known]
+        self.choices = [*(self.choices or []), *extra]
+
+
 class ZoneForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(REQUIRED), Length(max=8)])
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=40)])
     # No "required": a colour input always has a value; the service checks its format.
     color = StringField(_l("Colour on the map"), default="#2E7D32", render_kw={"type": "color"})
     sort_order = IntegerField(_l("Order"), default=0, validators=[NumberRange(0, 999)])
-    categories = StringField(
-        _l("Categories sold here (comma separated)"), validators=[Optional(), Length(max=200)]
+    categories = CategoriesField(
+        _l("Categories sold here"),
+        choices=[SelectChoice(k, v) for k, v in CATEGORY_LABELS.items()],
+        validate_choice=False,
     )
     goods_note = StringField(_l("What may be sold here"), validators=[Optional(), Length(max=200)])
     is_active = BooleanField(_l("Active"), default=True)
@@ -89,7 +112,7 @@ class DisableForm(FlaskForm):
     reason = StringField(
         _l("Reason"),
         validators=[DataRequired(_l("Say why.")), Length(max=100)],
-        render_kw={"placeholder": "施工 / 消防通道"},
+        render_kw={"placeholder": _l("e.g. construction / fire lane")},
     )
 
 

@@ -169,8 +169,9 @@ def test_xlsx_download_opens_with_totals_and_number_formats(client, auth, shop):
         "现金",
         "收款码",
         "实收合计",
-        "减免",
-        "免收",
+        "规则减免",
+        "干部免收",
+        "摊位费减免合计",
         "已报未确认",
         "未付",
     ]
@@ -238,11 +239,21 @@ def test_audit_log_filters_pages_and_exports(demo_app, client, auth, shop):
     second = client.get(f"{base}?{span}&actor={shop['guide']}&page=2")
     assert second.text.count('class="card"') == 5
     only = client.get(f"{base}?{span}&action=stall.create")
-    assert "payment.cash</code>" not in only.text and "stall.create</code>" in only.text
+    assert 'title="payment.cash"' not in only.text and 'title="stall.create"' in only.text
     assert "系统" in only.text  # no actor: the system did it
     assert client.get(f"{base}?actor=abc").status_code == 422
     assert client.get(f"{base}?from=2026-11-31").status_code == 422
     rows = _csv(client.get(f"/reports/organizations/{shop['org']}/audit.csv?{span}"))
-    assert rows[0] == ["时间", "操作人", "操作", "对象", "来源地址", "详情"]
+    assert rows[0] == [
+        "时间",
+        "操作人",
+        "操作",
+        "对象",
+        "来源地址",
+        "详情",
+        "操作代码",
+        "对象类型代码",
+    ]
     assert len(rows) == 1 + 56  # no totals row: nothing to add up
-    assert rows[1][2] == "stall.create" and rows[2][4] == "10.0.0.7"
+    assert rows[1][2] == "stall.create" and rows[2][4] == "10.0.0.7"  # no label: the code
+    assert rows[2][2] == "登记现金" and rows[2][6] == "payment.cash" and rows[2][7] == "markets"
