@@ -120,6 +120,10 @@ def confirm(payment: Payment, actor: User, *, ip=None) -> Payment:
         raise Forbidden()
     if payment.status == PaymentStatus.CONFIRMED:
         return payment  # confirming twice changes nothing
+    if payment.reverses_id is not None or is_voided(payment):
+        # A report already rejected (voided) from another phone: confirming it would post
+        # money the reversal already took back.
+        raise Conflict(_l("This payment has already been voided."), code="already_voided")
     payment.status, payment.confirmed_by_id, payment.confirmed_at = (
         PaymentStatus.CONFIRMED,
         actor.id,

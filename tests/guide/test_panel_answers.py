@@ -137,3 +137,24 @@ def test_free_text_on_guide_pages_wraps_anywhere():
     for selector in (".note", ".panel", ".facts dd"):
         assert "overflow-wrap: anywhere" in rules.get(selector, ""), selector
     assert "min-width: 0" in rules[".facts dd"]  # a grid column shrinks below its longest word
+
+
+def test_a_rejected_report_cannot_be_confirmed_from_a_stale_panel(
+    demo_app,
+    client,
+    auth,
+    evening,  # noqa: F811
+):
+    _vendor_checks_in(client, auth, evening)
+    sid = evening["A-01"][1]
+    payment_id = _report_code_payment(demo_app, sid)
+    auth.login(GUIDE)
+    stale = client.get(f"/guide/stalls/{sid}").text
+    token = csrf_from(stale)
+    reject = {"csrf_token": token, "reject-nonce": "b" * 32, "reject-reason": "没到账"}
+    client.post(f"/guide/stalls/{sid}/payments/{payment_id}/reject", data=reject, headers=HX)
+    confirm = {"csrf_token": token, "act-nonce": "c" * 32}
+    r = client.post(f"/guide/stalls/{sid}/payments/{payment_id}/confirm", data=confirm)
+    assert r.status_code == 409 and "这笔付款已经作废" in r.text
+    with demo_app.app_context():
+        assert db.session.get(Payment, payment_id).status == "pending"
