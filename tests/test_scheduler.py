@@ -15,12 +15,13 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import create_engine, func, select, text
 
-from market import create_app, scheduler
+from market import create_app, scheduler, warmup
 from market.extensions import db
 from market.models import MarketSession, SchedulerLease
 from market.services.clock import FixedClock
@@ -285,8 +286,12 @@ def test_gunicorn_config_starts_it_in_the_master_only(monkeypatch):
     calls = []
     monkeypatch.setattr(scheduler, "start_in_master", lambda: calls.append("start"))
     monkeypatch.setattr(scheduler, "stop_in_master", lambda: calls.append("stop"))
+    monkeypatch.setattr(warmup, "warm", lambda app: calls.append("warm"))
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    assert "post_fork" not in conf and "post_worker_init" not in conf  # nothing per worker
+    assert "post_fork" not in conf
+    conf["post_worker_init"](SimpleNamespace(wsgi=None))  # a worker warms up, no scheduler
+    assert calls == ["warm"]
+    calls.clear()
     conf["when_ready"](None)
     conf["on_exit"](None)
     assert calls == ["start", "stop"]
