@@ -278,3 +278,17 @@ def test_a_20_mb_photo_is_refused_with_the_form_kept(demo_app, client):
     assert r.status_code == 413
     assert "文件超过" in r.text and 'value="赵大妈"' in r.text
     assert vendors_count(demo_app) == 3
+
+
+def test_the_cadre_sees_a_relief_claims_state_in_words(demo_app, client, auth):
+    with demo_app.app_context():
+        vendor = db.session.scalar(
+            select(Vendor).join(User, Vendor.user_id == User.id).where(User.phone == "13800000004")
+        )
+        vendor.relief_kind, vendor.relief_status = "low_income", "claimed"
+        db.session.commit()
+        vendor_id = vendor.id
+    auth.login()
+    page = client.get(f"/vendors/{vendor_id}").text
+    assert "（审核中）" in page.replace("(", "（").replace(")", "）")
+    assert "claimed" not in page
