@@ -329,6 +329,22 @@ def check_in(
     return checkin
 
 
+def _put_on(checkin: CheckIn, to: Stall, now: datetime, actor: User) -> None:
+    """Within the caller's savepoint: the check-in on `to`, the move kept in its history."""
+    if to.id == checkin.stall_id:
+        return
+    db.session.add(
+        CheckInMove(
+            checkin_id=checkin.id,
+            from_stall_id=checkin.stall_id,
+            to_stall_id=to.id,
+            moved_by_id=actor.id,
+            moved_at=now,
+        )
+    )
+    checkin.stall_id = to.id
+
+
 def _resume(checkin: CheckIn, stall: Stall, session, now: datetime, *, actor: User, ip=None):
     """The vendor is back tonight: their check-in is active again, on this stall (a move when
     it is another one), with the charge it already had."""
@@ -340,17 +356,7 @@ def _resume(checkin: CheckIn, stall: Stall, session, now: datetime, *, actor: Us
                 None,
                 None,
             )
-            if stall.id != from_id:
-                checkin.stall_id = stall.id
-                db.session.add(
-                    CheckInMove(
-                        checkin_id=checkin.id,
-                        from_stall_id=from_id,
-                        to_stall_id=stall.id,
-                        moved_by_id=actor.id,
-                        moved_at=now,
-                    )
-                )
+            _put_on(checkin, stall, now, actor)
             db.session.flush()
     except IntegrityError:
         db.session.refresh(checkin)
@@ -384,16 +390,7 @@ def move(checkin: CheckIn, to: Stall, now: datetime, *, actor: User, ip=None) ->
     from_id = checkin.stall_id
     try:
         with db.session.begin_nested():
-            checkin.stall_id = to.id
-            db.session.add(
-                CheckInMove(
-                    checkin_id=checkin.id,
-                    from_stall_id=from_id,
-                    to_stall_id=to.id,
-                    moved_by_id=actor.id,
-                    moved_at=now,
-                )
-            )
+            _put_on(checkin, to, now, actor)
             db.session.flush()
     except IntegrityError:
         db.session.refresh(checkin)
