@@ -76,17 +76,13 @@ def active_checkin(session: MarketSession, *, stall: Stall | None = None, vendor
     return db.session.scalar(query)
 
 
-def left_earlier(session: MarketSession, vendor: Vendor) -> CheckIn | None:
-    """The vendor's check-in of this session that has been checked out (they left and may
-    come back: the same check-in and its one charge resume, never a second fee)."""
+def tonights(session: MarketSession, vendor: Vendor) -> CheckIn | None:
+    """The vendor's check-in of this session: the active one, else the last checked out (they
+    left and may come back: that check-in and its one charge resume, never a second fee)."""
     return db.session.scalar(
         select(CheckIn)
-        .where(
-            CheckIn.session_id == session.id,
-            CheckIn.vendor_id == vendor.id,
-            CheckIn.state == CheckInState.CHECKED_OUT,
-        )
-        .order_by(CheckIn.id.desc())
+        .where(CheckIn.session_id == session.id, CheckIn.vendor_id == vendor.id)
+        .order_by((CheckIn.state == CheckInState.ACTIVE).desc(), CheckIn.id.desc())
         .limit(1)
     )
 
@@ -168,7 +164,9 @@ def situation(stall: Stall, vendor: Vendor | None, now: datetime) -> Situation:
         return Situation("not_allowed", stall, session, status, reason=reason)
     if session is None:
         return Situation("closed", stall, None, status)
-    own = active_checkin(session, vendor=vendor)
+    own = earlier = tonights(session, vendor)
+    if own is not None and own.state != CheckInState.ACTIVE:
+        own = None
     if own is not None and own.stall_id == stall.id:
         return Situation("here", stall, session, status, checkin=own)
     alternatives = nearby_free(stall, session, now)
@@ -187,7 +185,7 @@ def situation(stall: Stall, vendor: Vendor | None, now: datetime) -> Situation:
             checkin=own,
             alternatives=alternatives,
         )
-    if own is None and (earlier := left_earlier(session, vendor)) is not None:
+    if own is None and earlier is not None:
         unpaid = payments.unpaid_fen(earlier.charge) if earlier.charge else 0
         return Situation("back", stall, session, status, checkin=earlier, unpaid_fen=unpaid)
     breakdown = fees.charge_for(stall, session, vendor)
@@ -275,8 +273,8 @@ def check_in(
     if reason := vendors.can_trade(vendor, stall.market, now):
         raise NotAllowedToTrade(REFUSALS.get(reason, REFUSALS["not_approved"]), code=reason)
     session = _open_session(stall, now)
-    own = active_checkin(session, vendor=vendor)
-    if own is not None:
+    own = tonights(session, vendor)
+    if own is not None and own.state == CheckInState.ACTIVE:
         if own.stall_id == stall.id:
             return own
         raise CheckInRefused(
@@ -285,8 +283,8 @@ def check_in(
         )
     held = fees.pass_on(stall, session)
     _check_stall(stall, session, vendor, now, held)
-    if (earlier := left_earlier(session, vendor)) is not None:
-        return _resume(earlier, stall, session, now, actor=actor, ip=ip)
+    if own is not None:  # checked out earlier tonight: back again
+        return _resume(own, stall, session, now, actor=actor, ip=ip)
     breakdown = fees.charge_for(stall, session, vendor, uses_power, held)
     checkin = CheckIn(
         market_id=stall.market_id,
