@@ -10,7 +10,7 @@ from ..auth.decorators import roles_required
 from ..checkin.views import new_nonce
 from ..extensions import db, htmx
 from ..formtools import attach_error
-from ..models import Payment, PaymentStatus, Role, Vendor
+from ..models import Payment, Role, Vendor
 from ..services import (
     access,
     board,
@@ -183,11 +183,7 @@ def stall_reject(stall_id: int, payment_id: int):
 
     def run():
         payment = _payment_at(stall, payment_id)
-        if payment.status != PaymentStatus.PENDING or payments.is_voided(payment):
-            raise Conflict(
-                _("This payment is no longer waiting for confirmation."), code="not_pending"
-            )
-        payments.void(payment, _user(), form.reason.data, ip=request.remote_addr)
+        payments.reject_report(payment, _user(), form.reason.data, ip=request.remote_addr)
         return _(
             "The reported payment of %(amount)s was rejected; %(code)s owes it again.",
             amount=yuan(payment.amount_fen),
@@ -238,7 +234,7 @@ def _vendor_of_market(stall, vendor_id) -> Vendor:
 
 def _tonight(stall, vendor):
     """The vendor's active check-in in the market's current session, if any."""
-    session = sessions.market_status(stall.market, now()).current
+    session = sessions.current_session(stall.market_id, now())
     return session and checkin.active_checkin(session, vendor=vendor)
 
 

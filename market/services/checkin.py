@@ -327,52 +327,56 @@ def check_in(
     return checkin
 
 
-def _put_on(checkin: CheckIn, to: Stall, now: datetime, actor: User) -> None:
-    """Within the caller's savepoint: the check-in on `to`, the move kept in its history."""
-    if to.id == checkin.stall_id:
-        return
-    db.session.add(
-        CheckInMove(
-            checkin_id=checkin.id,
-            from_stall_id=checkin.stall_id,
-            to_stall_id=to.id,
-            moved_by_id=actor.id,
-            moved_at=now,
-        )
+def _place(checkin: CheckIn, to: Stall, now: datetime, actor: User, *, back=False) -> bool:
+    """Put the check-in on `to` (active again when the vendor is `back`), the move kept in
+    its history; False when the unique indexes say another phone won the stall."""
+    try:
+        with db.session.begin_nested():
+            if back:
+                checkin.state, checkin.left_at = CheckInState.ACTIVE, None
+                checkin.checked_out_by_id = None
+            if to.id != checkin.stall_id:
+                db.session.add(
+                    CheckInMove(
+                        checkin_id=checkin.id,
+                        from_stall_id=checkin.stall_id,
+                        to_stall_id=to.id,
+                        moved_by_id=actor.id,
+                        moved_at=now,
+                    )
+                )
+                checkin.stall_id = to.id
+            db.session.flush()
+    except IntegrityError:
+        db.session.refresh(checkin)
+        return False
+    db.session.expire(checkin, ["stall"])
+    return True
+
+
+def _moved(action: str, checkin: CheckIn, to: Stall, from_id: int, actor: User, ip) -> CheckIn:
+    audit.record(
+        action,
+        checkin,
+        actor=actor,
+        organization_id=to.market.organization_id,
+        ip=ip,
+        to=to.code,
+        from_stall_id=from_id,
     )
-    checkin.stall_id = to.id
+    return checkin
 
 
 def _resume(checkin: CheckIn, stall: Stall, session, now: datetime, *, actor: User, ip=None):
     """The vendor is back tonight: their check-in is active again, on this stall (a move when
     it is another one), with the charge it already had."""
     from_id = checkin.stall_id
-    try:
-        with db.session.begin_nested():
-            checkin.state, checkin.left_at, checkin.checked_out_by_id = (
-                CheckInState.ACTIVE,
-                None,
-                None,
-            )
-            _put_on(checkin, stall, now, actor)
-            db.session.flush()
-    except IntegrityError:
-        db.session.refresh(checkin)
+    if not _place(checkin, stall, now, actor, back=True):
         mine = active_checkin(session, vendor=checkin.vendor)
         if mine is not None and mine.stall_id == stall.id:
             return mine  # the same vendor's other tap won
-        raise _refuse_taken(stall, session, now) from None
-    db.session.expire(checkin, ["stall"])
-    audit.record(
-        "checkin.resumed",
-        checkin,
-        actor=actor,
-        organization_id=stall.market.organization_id,
-        ip=ip,
-        stall=stall.code,
-        from_stall_id=from_id,
-    )
-    return checkin
+        raise _refuse_taken(stall, session, now)
+    return _moved("checkin.resumed", checkin, stall, from_id, actor, ip)
 
 
 def move(checkin: CheckIn, to: Stall, now: datetime, *, actor: User, ip=None) -> CheckIn:
@@ -386,24 +390,9 @@ def move(checkin: CheckIn, to: Stall, now: datetime, *, actor: User, ip=None) ->
     session = checkin.session
     _check_stall(to, session, checkin.vendor, now)
     from_id = checkin.stall_id
-    try:
-        with db.session.begin_nested():
-            _put_on(checkin, to, now, actor)
-            db.session.flush()
-    except IntegrityError:
-        db.session.refresh(checkin)
-        raise _refuse_taken(to, session, now) from None
-    db.session.expire(checkin, ["stall"])
-    audit.record(
-        "checkin.moved",
-        checkin,
-        actor=actor,
-        organization_id=to.market.organization_id,
-        ip=ip,
-        to=to.code,
-        from_stall_id=from_id,
-    )
-    return checkin
+    if not _place(checkin, to, now, actor):
+        raise _refuse_taken(to, session, now)
+    return _moved("checkin.moved", checkin, to, from_id, actor, ip)
 
 
 def check_out(checkin: CheckIn, now: datetime, *, actor: User, ip=None) -> CheckIn:

@@ -195,5 +195,15 @@ def void(payment: Payment, actor: User, reason: str, *, ip=None) -> Payment:
     return reversal
 
 
+def reject_report(payment: Payment, actor: User, reason: str, *, ip=None) -> Payment:
+    """Staff find a reported collection-code payment missing from the statement: it is voided
+    with the reason, and the fee is owed again. Only a report still waiting can be rejected."""
+    if payment.status != PaymentStatus.PENDING or is_voided(payment):
+        raise Conflict(
+            _l("This payment is no longer waiting for confirmation."), code="not_pending"
+        )
+    return void(payment, actor, reason, ip=ip)
+
+
 def is_voided(payment: Payment) -> bool:
     return any(p.reverses_id == payment.id for p in payment.charge.payments)
