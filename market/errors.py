@@ -4,7 +4,7 @@ import logging
 
 from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
@@ -80,8 +80,18 @@ def handle_http_exception(e: HTTPException):
     return error_response(status, message, details=details, headers=headers)
 
 
+def _rollback() -> None:
+    """Undo the request's writes. When the connection itself was lost (the database stopped
+    mid-request) there is nothing left to undo, and the answer must still go out."""
+    try:
+        db.session.rollback()
+    except DBAPIError as e:
+        log.warning("rollback on a lost connection: %s", e.orig)
+        db.session.remove()
+
+
 def handle_domain_error(e: DomainError):
-    db.session.rollback()
+    _rollback()
     details = {e.field: [str(e.message)]} if e.field else {}
     details.update(getattr(e, "details", None) or {})
     return error_response(e.status, e.message, code=e.code, details=details or None)
@@ -89,13 +99,13 @@ def handle_domain_error(e: DomainError):
 
 def handle_integrity_error(e: IntegrityError):
     """A race the service checks could not see (two cadres, two phones): a conflict, not a 500."""
-    db.session.rollback()
+    _rollback()
     log.warning("integrity error turned into 409: %s", e.orig)
     return error_response(409, _l("Someone else changed this at the same time. Please try again."))
 
 
-def handle_database_down(e: OperationalError):
-    db.session.rollback()
+def handle_database_down(e: OperationalError | InterfaceError):
+    _rollback()
     log.error("database unavailable: %s", e.orig)
     return error_response(503, headers={"Retry-After": "30"})
 
@@ -104,7 +114,7 @@ def handle_unexpected(e: Exception):
     if isinstance(e, HTTPException):
         return handle_http_exception(e)
     log.exception("unhandled error")
-    db.session.rollback()
+    _rollback()
     return error_response(500)
 
 
@@ -112,6 +122,7 @@ def init_app(app):
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(OperationalError, handle_database_down)
+    app.register_error_handler(InterfaceError, handle_database_down)  # "connection closed"
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(InternalServerError, handle_unexpected)
     app.register_error_handler(Exception, handle_unexpected)

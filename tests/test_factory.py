@@ -75,6 +75,28 @@ def test_pages_get_503_page_when_database_down(tmp_path):
     assert "暂时无法使用" in r.text
 
 
+def test_the_database_lost_mid_request_is_still_a_503(tmp_path, monkeypatch):
+    """PostgreSQL stopped while a request ran: the connection is closed, and even the
+    rollback of the error handler fails. The answer is still the 503 page, not gunicorn's 500."""
+    from sqlalchemy.exc import InterfaceError
+
+    from market.extensions import db
+
+    app = create_app(base_config(tmp_path, "sqlite://"))
+
+    @app.route("/lost")
+    def lost():
+        raise InterfaceError("SELECT 1", {}, Exception("the connection is closed"))
+
+    def broken_rollback():
+        raise OperationalError("ROLLBACK", {}, Exception("server closed the connection"))
+
+    with app.app_context():
+        monkeypatch.setattr(db.session, "rollback", broken_rollback)
+    r = app.test_client().get("/lost")
+    assert r.status_code == 503 and "暂时无法使用" in r.text
+
+
 def test_security_headers_and_request_id(client):
     r = client.get("/", headers={"X-Request-ID": "abcdef123456"})
     csp = r.headers["Content-Security-Policy"]

@@ -47,6 +47,7 @@ def test_three_taps_taken_stall_and_cash(browser, evening):
     guide.goto(receipt)
     guide.get_by_label("金额（元）").fill("15")
     guide.get_by_role("button", name="登记现金").click()
+    guide.get_by_text("已付清").first.wait_for()  # the redirect back to the same receipt
     assert "现金交给 李秀英" in guide.content() and "已付清" in guide.content()
     shot(guide, "checkin-guide-cash")
 
