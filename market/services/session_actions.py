@@ -28,7 +28,7 @@ def clean_reason(reason) -> str:
     reason = (reason or "").strip() if isinstance(reason, str | None) else ""
     if not reason:
         raise InvalidInput(
-            _l("Say why, e.g. 暴雨 or 道路施工."), code="reason_required", field="reason"
+            _l("Say why, e.g. heavy rain or road works."), code="reason_required", field="reason"
         )
     if len(reason) > REASON_MAX:
         raise InvalidInput(_l("Keep the reason under 200 characters."), field="reason")

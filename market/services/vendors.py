@@ -89,7 +89,7 @@ def _check_details(details: Details, market: Market | None, today: date) -> Deta
         raise InvalidInput(_l("Choose what you sell from the list."), field="category")
     details.goods = (details.goods or "").strip()
     if not details.goods:
-        raise InvalidInput(_l("Say what you sell, e.g. 烧烤、凉面."), field="goods")
+        raise InvalidInput(_l("Say what you sell, e.g. barbecue, cold noodles."), field="goods")
     if details.sells_food:
         details.health_cert_no = (details.health_cert_no or "").strip()
         if not 4 <= len(details.health_cert_no) <= 40:

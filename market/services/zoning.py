@@ -430,7 +430,7 @@ def disable_stall(stall: Stall, reason: str, *, actor=None, ip=None) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(
-            _l("Say why the stall is disabled (e.g. 施工, 消防通道)."), field="disabled_reason"
+            _l("Say why the stall is disabled (e.g. building work, fire lane)."), field="disabled_reason"
         )
     stall.status, stall.disabled_reason = StallStatus.DISABLED, reason[:100]
     audit.record(

@@ -16,7 +16,7 @@ class DetailsForm(FlaskForm):
     goods = StringField(
         _l("Your goods"),
         validators=[DataRequired(REQUIRED), Length(max=200)],
-        render_kw={"placeholder": "烧烤、凉面"},
+        render_kw={"placeholder": _l("e.g. barbecue, cold noodles")},
     )
     sells_food = BooleanField(_l("I sell food"))
     health_cert_no = StringField(

@@ -1,5 +1,6 @@
 """简体中文 first, English complete, chosen by ?lang=, a cookie or Accept-Language."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,9 @@ from babel.messages.pofile import read_po
 
 CATALOG = Path(__file__).parents[2] / "market/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
 POT = Path(__file__).parents[2] / "market/translations/messages.pot"
+
+
+CJK = r"[\u4e00-\u9fff]"
 
 
 def test_default_is_simplified_chinese(client):
@@ -65,6 +69,15 @@ def test_every_message_has_a_chinese_translation():
     assert untranslated == []
     missing = {m.id for m in template if m.id} - {m.id for m in catalog if m.id}
     assert missing == set(), "run `make messages` and translate the new strings"
+
+
+def test_english_text_holds_chinese_only_as_a_glossed_term():
+    # "Health certificate number (健康证)" names the paper a vendor holds; an example such as
+    # "e.g. 暴雨" would leave English readers with Chinese they may not read.
+    with POT.open("rb") as fh:
+        ids = [i for m in read_po(fh) for i in (m.id if isinstance(m.id, tuple) else (m.id,)) if i]
+    stray = [i for i in ids if re.search(CJK, re.sub(rf"\(({CJK})+\)", "", i))]
+    assert stray == []
 
 
 def test_the_template_holds_every_string_in_the_code(tmp_path):
