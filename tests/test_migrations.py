@@ -4,7 +4,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from bench.server import scratch_database
 from market import create_app
@@ -45,3 +45,41 @@ def test_downgrade_and_upgrade_again(empty_database_url, tmp_path):
         upgrade()
         assert "stalls" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_session_notes_of_before_the_codes_become_codes(empty_database_url, tmp_path):
+    from market.services.demo import load_demo
+
+    app = create_app(base_config(tmp_path, empty_database_url))
+    with app.app_context():
+        upgrade()
+        load_demo(activity=True)
+        db.session.commit()
+        first, second, third = db.session.scalars(
+            text("SELECT id FROM market_sessions ORDER BY id LIMIT 3")
+        ).all()
+        db.session.remove()
+        downgrade(revision="0007_complaints")
+        with db.engine.begin() as conn:  # what those rows said before the codes
+            conn.execute(
+                text("UPDATE market_sessions SET change_note = 'opened early' WHERE id = :i"),
+                {"i": first},
+            )
+            conn.execute(
+                text(
+                    "UPDATE market_sessions SET change_note = '暴雨', cancel_reason = '暴雨' "
+                    "WHERE id = :i"
+                ),
+                {"i": second},
+            )
+            conn.execute(
+                text("UPDATE market_sessions SET change_note = 'tent fell' WHERE id = :i"),
+                {"i": third},
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            notes = dict(conn.execute(text("SELECT id, change_note FROM market_sessions")).all())
+        db.engine.dispose()
+    assert notes[first] == "opened_early"
+    assert notes[second] == "cancelled"
+    assert notes[third] == "tent fell"  # not a phrase of the code era: left as it was

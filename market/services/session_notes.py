@@ -1,8 +1,9 @@
 """Why a session last changed: a short code stored in `MarketSession.change_note` (and in the
 `note` of its audit events), and the words people read for it.
 
-Rows written before the codes hold the English phrases ("opened early", …), and a session
-cancelled by hand before then holds the cadre's reason: both still read correctly."""
+Audit events written before the codes hold English phrases ("opened early", …): they still
+read correctly. Sessions of that time were given the codes by migration 0008; a note that is
+none of these (a cadre's own words) is shown as it is."""
 
 from flask_babel import lazy_gettext as _l
 
