@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import MarketClosure
-from ..services import access, closures, session_actions, session_templates, sessions
+from ..services import access, closures, session_actions, session_notes, session_templates, sessions
 from ..services.clock import now as clock_now
 from ..services.errors import DomainError
 from . import bp
@@ -74,7 +74,12 @@ class SessionSchema(ma.Schema):
     changed_by_id = ma.fields.Integer(
         allow_none=True, metadata={"description": "null: the scheduler moved it last"}
     )
-    change_note = ma.fields.String(allow_none=True)
+    change_note = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "why it last changed, a code: " + ", ".join(sorted(session_notes.LABELS))
+        },
+    )
     is_manual = ma.fields.Boolean(required=True, metadata={"description": "changed by hand"})
     closure_id = ma.fields.Integer(allow_none=True)
 
