@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
@@ -248,7 +248,22 @@ def _overlap(a: tuple, b: tuple) -> bool:
     return r1 < r2 + h2 and r2 < r1 + h1 and c1 < c2 + w2 and c2 < c1 + w1
 
 
+MAP_LOCK_CLASS = 7_002  # pg_advisory_xact_lock(class, market id)
+
+
+def lock_map(market: Market) -> None:
+    """Serialise placing stalls on one market's map until this transaction ends, so two cadres
+    saving at once can't both find a place free (SQLite: writes already queue, BEGIN
+    IMMEDIATE). Overlap is a rule over many rows, which no unique index can hold."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, :market)"),
+            {"cls": MAP_LOCK_CLASS, "market": market.id},
+        )
+
+
 def occupied_cells(market: Market, exclude_id: int | None = None) -> list[tuple]:
+    lock_map(market)
     rows = db.session.execute(
         select(Stall.code, Stall.grid_row, Stall.grid_col, Stall.grid_w, Stall.grid_h).where(
             Stall.market_id == market.id, Stall.id != exclude_id
@@ -430,7 +445,8 @@ def disable_stall(stall: Stall, reason: str, *, actor=None, ip=None) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(
-            _l("Say why the stall is disabled (e.g. building work, fire lane)."), field="disabled_reason"
+            _l("Say why the stall is disabled (e.g. building work, fire lane)."),
+            field="disabled_reason",
         )
     stall.status, stall.disabled_reason = StallStatus.DISABLED, reason[:100]
     audit.record(

@@ -1,6 +1,7 @@
 """The zoning rules, called directly: codes, ranges, the grid, tokens, history."""
 
 import io
+import time
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from market.extensions import db
-from market.models import AuditEvent, CheckIn, RetiredStallToken, Stall, utcnow
+from market.models import AuditEvent, CheckIn, Market, RetiredStallToken, Stall, utcnow
 from market.services import qr, zoning
 from market.services.errors import Conflict, InvalidInput, NotFound
 from tests import builders as b
@@ -83,6 +84,48 @@ def test_stall_code_unique_and_grid_overlap(ctx):
         market, {"code": "A-08", "zone_id": zone.id, "grid_row": 0, "grid_col": 2}
     )
     assert ok.code == "A-08"
+
+
+def test_two_cadres_placing_stalls_at_once_never_overlap(app):
+    """The first save holds its transaction open; the second, on the same cells, waits for it
+    and then sees the first stall (without the map lock PostgreSQL lets both in)."""
+    import threading
+
+    with app.app_context():
+        zone = b.zone()
+        market_id, zone_id = zone.market_id, zone.id
+        db.session.commit()
+    first_saved, second_started = threading.Event(), threading.Event()
+    outcome = {}
+
+    def save(code, hold):
+        with app.app_context():
+            try:
+                market = db.session.get(Market, market_id)
+                values = {"code": code, "zone_id": zone_id, "grid_row": 0, "grid_col": 0}
+                zoning.save_stall(market, values)
+                db.session.flush()
+                if hold:
+                    first_saved.set()
+                    second_started.wait(10)
+                    time.sleep(0.5)  # the second is now waiting, or (unlocked) done
+                db.session.commit()
+                outcome[code] = "saved"
+            except Conflict as e:
+                db.session.rollback()
+                outcome[code] = e.code
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=save, args=("A-01", True))
+    first.start()
+    assert first_saved.wait(10)
+    second = threading.Thread(target=save, args=("A-02", False))
+    second.start()
+    second_started.set()
+    first.join(20)
+    second.join(20)
+    assert outcome == {"A-01": "saved", "A-02": "cells_overlap"}
 
 
 def test_zone_of_another_market_is_refused(ctx):
