@@ -23,11 +23,12 @@ def when_ready(server):
     start_in_master()
 
 
-# Compile the templates before the worker takes requests (market/warmup.py says why).
+# Compile the templates and open a connection per thread before the worker takes requests
+# (market/warmup.py says why).
 def post_worker_init(worker):
     from market.warmup import warm
 
-    warm(worker.wsgi)
+    warm(worker.wsgi, connections=worker.cfg.threads)
 
 
 def on_exit(server):

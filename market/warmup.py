@@ -3,7 +3,8 @@
 At opening time hundreds of phones reach the workers at once. Cold, each of a worker's threads
 would compile the same templates (Jinja does not share a compile in progress), configure the
 ORM mappers and compile the same SQL, and the first check-ins waited half a second behind them
-(the whole p99 of the opening-rush benchmark). Warming reads only: nothing is written."""
+(the whole p99 of the opening-rush benchmark), and all but one of them opened its database
+connection then. Warming reads only: nothing is written."""
 
 import logging
 
@@ -19,8 +20,9 @@ from .models import Stall, StallStatus, Vendor, VendorStatus
 log = logging.getLogger(__name__)
 
 
-def warm(app: Flask) -> int:
-    """Compile every page template, load each catalog and walk a scan; the pages compiled."""
+def warm(app: Flask, connections: int = 1) -> int:
+    """Compile every page template, load each catalog, walk a scan and leave `connections`
+    database connections open in the pool (one per thread); the pages compiled."""
     env = app.jinja_env
     names = env.list_templates(filter_func=lambda name: name.endswith(".html"))
     for name in names:
@@ -33,6 +35,8 @@ def warm(app: Flask) -> int:
         token = write_intent.set(False)  # a reader: on SQLite it never takes the write lock
         try:
             _walk_a_scan()
+            db.session.remove()  # its connection back to the pool: one of those wanted
+            _fill_pool(connections)
         except Exception:  # noqa: BLE001  a worker must start even with its database down
             log.warning("warm-up could not read the database", exc_info=True)
         finally:
@@ -40,6 +44,14 @@ def warm(app: Flask) -> int:
             db.session.remove()
             write_intent.reset(token)
     return len(names)
+
+
+def _fill_pool(connections: int) -> None:
+    pool = db.engine.pool
+    wanted = min(connections, pool.size()) if hasattr(pool, "size") else 1
+    held = [db.engine.connect() for _ in range(wanted)]  # those in the pool first, then new
+    for conn in held:
+        conn.close()  # back to the pool, still open
 
 
 def _walk_a_scan() -> None:

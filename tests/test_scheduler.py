@@ -286,11 +286,14 @@ def test_gunicorn_config_starts_it_in_the_master_only(monkeypatch):
     calls = []
     monkeypatch.setattr(scheduler, "start_in_master", lambda: calls.append("start"))
     monkeypatch.setattr(scheduler, "stop_in_master", lambda: calls.append("stop"))
-    monkeypatch.setattr(warmup, "warm", lambda app: calls.append("warm"))
+    monkeypatch.setattr(
+        warmup, "warm", lambda app, connections: calls.append(("warm", connections))
+    )
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert "post_fork" not in conf
-    conf["post_worker_init"](SimpleNamespace(wsgi=None))  # a worker warms up, no scheduler
-    assert calls == ["warm"]
+    worker = SimpleNamespace(wsgi=None, cfg=SimpleNamespace(threads=4))
+    conf["post_worker_init"](worker)  # a worker warms up, no scheduler
+    assert calls == [("warm", 4)]
     calls.clear()
     conf["when_ready"](None)
     conf["on_exit"](None)

@@ -23,7 +23,7 @@ def test_the_worker_hook_compiles_every_page_template(tmp_path):
     app = create_app(base_config(tmp_path, "sqlite://"))  # no tables: the reads fail, quietly
     pages = app.jinja_env.list_templates(filter_func=lambda n: n.endswith(".html"))
     assert len(pages) > 50 and not app.jinja_env.cache
-    _hook()(SimpleNamespace(wsgi=app))
+    _hook()(SimpleNamespace(wsgi=app, cfg=SimpleNamespace(threads=4)))
     assert set(pages) <= {name for (_loader, name) in app.jinja_env.cache}
 
 
@@ -37,7 +37,9 @@ def test_warm_up_walks_a_scan_and_writes_nothing(demo_app):
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        assert warm(demo_app) > 50
+        engine.dispose()  # an empty pool, as in a new worker
+        assert warm(demo_app, connections=3) > 50
+        assert engine.pool.checkedin() == 3  # one open for each of three threads
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert any("FROM STALLS" in s for s in seen)  # the stall behind a poster
