@@ -18,6 +18,7 @@ from ..models import (
     Organization,
     Role,
 )
+from ..queryargs import page_arg
 from ..services import access, ledger, ledger_expenses, ledger_periods, sessions, uploads
 from ..services.clock import now
 from ..services.errors import DomainError, NotFound
@@ -69,16 +70,22 @@ def overview(org_id):
     org = _org(org_id)
     ledger.ensure_chart(org)
     accounts = ledger.accounts_of(org.id)
+    head = ledger.chain_head(org.id)
+    pages = max(1, -(-(head.seq if head else 0) // JOURNAL_SIZE))  # seq counts the entries
+    page = min(page_arg(), pages)
     journal = db.session.scalars(
         ledger.entries_query(org.id)
         .options(selectinload(LedgerEntry.lines).selectinload(LedgerLine.account))
+        .offset((page - 1) * JOURNAL_SIZE)
         .limit(JOURNAL_SIZE)
     ).all()
     return render_template(
         "ledger/overview.html",
         org=org,
         result=ledger.verify(org.id),
-        head=ledger.chain_head(org.id),
+        head=head,
+        page=page,
+        pages=pages,
         accounts=accounts,
         balances=ledger.balances(org.id),
         journal=journal,

@@ -63,6 +63,22 @@ def test_cadre_sees_verify_head_balances_and_journal(demo_app, client, auth, org
     assert client.get("/ledger/").status_code == 302
 
 
+def test_the_journal_pages_back_to_the_first_entry(demo_app, client, auth, org_id):
+    for n in range(1, 53):  # 52 entries: 50 on the first page, 2 on the second
+        post_income(demo_app, org_id, 100 + n, key=f"t:{n}")
+    auth.login()
+    first = client.get(f"/ledger/{org_id}/?lang=en")
+    assert "The latest 50 entries" in first.text and "1 / 2" in first.text
+    assert "#52 ·" in first.text and "#3 ·" in first.text and "#2 ·" not in first.text
+    assert f"/ledger/{org_id}/?page=2#journal" in first.text and "Newer" not in first.text
+    second = client.get(f"/ledger/{org_id}/?page=2&lang=en")
+    assert "Entries no. 2 to 1, newest first." in second.text
+    assert "#2 ·" in second.text and "#1 ·" in second.text and "#3 ·" not in second.text
+    assert "Older" not in second.text and "Newer" in second.text
+    for bad in ("99", "x", "-1", "9" * 30):  # past the end or nonsense: a page, never a 500
+        assert client.get(f"/ledger/{org_id}/?page={bad}").status_code == 200
+
+
 def test_the_page_names_an_altered_entry(demo_app, client, auth, org_id):
     post_income(demo_app, org_id, 100, key="t:1")
     bad = post_income(demo_app, org_id, 200, key="t:2")
