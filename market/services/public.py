@@ -6,7 +6,7 @@ a vendor, a vendor's phone number or what one vendor paid: nothing here reads ve
 
 import time as _time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -27,6 +27,8 @@ class Hours:
     weekdays: list[int]
     start: str
     end: str
+    starts_on: date | None = None  # not in force yet: from this day
+    ends_on: date | None = None  # in force until this day
 
 
 @dataclass
@@ -56,13 +58,18 @@ def market_by_slug(slug: str) -> Market:
     return market
 
 
+ANNOUNCE_AHEAD = timedelta(days=30)  # hours that start within this are shown, with the date
+
+
 def opening_hours(market: Market, today: date) -> list[Hours]:
+    """The hours in force today and those starting within ANNOUNCE_AHEAD, with their dates."""
     found = db.session.scalars(
         select(SessionTemplate)
         .where(
             SessionTemplate.market_id == market.id,
             SessionTemplate.is_active.is_(True),
             (SessionTemplate.valid_until.is_(None)) | (SessionTemplate.valid_until >= today),
+            SessionTemplate.valid_from <= today + ANNOUNCE_AHEAD,
         )
         .order_by(SessionTemplate.start_local, SessionTemplate.id)
     )
@@ -73,6 +80,8 @@ def opening_hours(market: Market, today: date) -> list[Hours]:
             [d for d in range(1, 8) if t.weekdays >> (d - 1) & 1],
             t.start_local.strftime("%H:%M"),
             t.end_local.strftime("%H:%M"),
+            t.valid_from if t.valid_from > today else None,
+            t.valid_until,
         )
         for t in found
     ]

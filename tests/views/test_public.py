@@ -2,7 +2,7 @@
 where the money went, the ledger's chain head and check, the office; never a vendor."""
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -85,6 +85,42 @@ def test_the_board_without_logging_in(board, client):
 def test_english(board, client):
     page = client.get("/p/jinhui?lang=en").text
     assert "Where the money went" in page and "Governance fund (40%)" in page
+
+
+def test_hours_show_what_is_in_force_and_what_starts_soon_with_dates(board, client):
+    with board.app_context():
+        market = db.session.scalar(select(Market).where(Market.slug == "jinhui"))
+        today = date(2026, 11, 23)
+        builders.template(
+            market,
+            name="冬季早市",
+            kind="special",
+            valid_from=today + timedelta(days=10),
+            start_local=time(7),
+            end_local=time(9),
+        )
+        builders.template(
+            market,
+            name="远期夜市",
+            kind="special",
+            valid_from=date(9999, 12, 30),
+            start_local=time(12),
+            end_local=time(13),
+        )
+        builders.template(
+            market,
+            name="年货夜市",
+            kind="special",
+            valid_from=date(2026, 11, 1),
+            valid_until=date(2026, 12, 31),
+            start_local=time(17),
+            end_local=time(23),
+        )
+        db.session.commit()
+    page = client.get("/p/jinhui?lang=en").text
+    assert "冬季早市" in page and "from Dec 3, 2026" in page
+    assert "年货夜市" in page and "until Dec 31, 2026" in page
+    assert "远期夜市" not in page and "12:00–13:00" not in page
 
 
 def test_no_vendor_names_phones_or_amounts_on_any_public_page(board, client):
