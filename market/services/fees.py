@@ -2,14 +2,18 @@
 
 import calendar
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import FeeRule, MarketSession, MonthlyPass, Relief, ReliefRule, Stall, Vendor
-from . import audit, zoning
+from . import audit, clock, zoning
 from .errors import Conflict, InvalidInput
+from .session_plan import local_today
+
+PASS_AHEAD = timedelta(days=366)  # passes are sold for the coming months, not years
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,17 @@ def add_pass(market, stall_id: int, vendor_id: int, month, amount_fen: int, *, a
         raise InvalidInput(_l("Enter an amount above zero."), field="amount")
     first = month.replace(day=1)
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    today = local_today(market, clock.now())
+    if last < today:
+        raise InvalidInput(
+            _l("That month is over: sell a pass for this month or a later one."),
+            code="month_over",
+            field="month",
+        )
+    if first > today.replace(day=1) + PASS_AHEAD:
+        raise InvalidInput(
+            _l("A pass can be sold at most a year ahead."), code="month_too_far", field="month"
+        )
     clash = db.session.scalar(
         select(MonthlyPass.id).where(
             MonthlyPass.stall_id == stall.id,

@@ -53,6 +53,10 @@ def test_fee_page_rules_relief_and_passes(demo_app, client, auth):
     assert again.status_code == 409 and "已有包月" in again.text
     bad = _post(client, "/fees/markets/1/passes", {**data, "pass-month": "December"})
     assert bad.status_code == 400
+    past = _post(client, "/fees/markets/1/passes?lang=en", {**data, "pass-month": "2020-01"})
+    assert past.status_code == 422 and "That month is over" in past.text
+    far = _post(client, "/fees/markets/1/passes?lang=en", {**data, "pass-month": "2099-01"})
+    assert far.status_code == 422 and "at most a year ahead" in far.text
     with demo_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(MonthlyPass)) == 1
     r = _post(
