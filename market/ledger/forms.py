@@ -25,7 +25,13 @@ class ExpenseForm(FlaskForm):
 class AccountForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=16)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
-    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()])
+    # No kind is preselected: an expense category saved as an asset would skew every report.
+    kind = SelectField(
+        _l("Kind"),
+        choices=[SelectChoice("", _l("Choose…"))]
+        + [SelectChoice(k, v) for k, v in KIND_LABELS.items()],
+        validate_choice=False,  # the service names a bad or missing kind
+    )
 
 
 class MonthCloseForm(FlaskForm):

@@ -2,6 +2,8 @@
 the per-guide cash accounts, the accounts cadres add, and balances. Part of services.ledger
 (which re-exports these names)."""
 
+import re
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -31,6 +33,7 @@ SYSTEM_ACCOUNTS = [
 SYSTEM_LABELS = {key: label for key, _c, _k, _n, label in SYSTEM_ACCOUNTS}
 RESERVED_CODES = {code for _key, code, *_rest in SYSTEM_ACCOUNTS}
 GUIDE_CASH_PREFIX = "1011-"
+CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,15}")  # ASCII: isalnum() takes "５" or "五"
 KIND_LABELS = {
     "asset": _l("Asset"),
     "liability": _l("Liability"),
@@ -136,9 +139,14 @@ def add_account(org: Organization, code: str, name: str, kind: str, cadre: User,
     if not access.has_org_role(cadre, org.id, Role.MANAGERS):
         raise Forbidden()
     code, name = (code or "").strip(), (name or "").strip()
-    if not code or len(code) > 16 or not code.replace("-", "").isalnum():
+    if not CODE_RE.fullmatch(code):
         raise InvalidInput(
-            _l("Give a code of up to 16 letters or digits."), code="invalid_code", field="code"
+            _l(
+                "Give a code of up to 16 letters, digits or hyphens, starting with a letter "
+                "or digit, e.g. 5010."
+            ),
+            code="invalid_code",
+            field="code",
         )
     if code in RESERVED_CODES or code.startswith(GUIDE_CASH_PREFIX):
         raise InvalidInput(_l("This code is reserved."), code="reserved_code", field="code")

@@ -3,7 +3,7 @@ with a receipt photo. Up to the organization's threshold it posts at once; above
 receipt is required and a second cadre must approve before anything is posted (the one who
 recorded it may not approve it)."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .ledger import Line
 from .money import yuan
 
+MAX_AGE = timedelta(days=366)  # an older bill belongs to books long since closed
 PAID_FROM = {"office_cash": "office_cash", "bank": "bank"}
 PAID_FROM_LABELS = {"office_cash": _l("Office cash"), "bank": _l("Bank")}
 
@@ -56,9 +57,16 @@ def _validate(org: Organization, account_id, amount_fen, spent_on, description, 
         )
     if not isinstance(spent_on, date):
         raise InvalidInput(_l("Give the date of the expense."), code="invalid_date", field="date")
-    if spent_on > ledger.org_today(org, at):
+    today = ledger.org_today(org, at)
+    if spent_on > today:
         raise InvalidInput(
             _l("The date of an expense cannot be in the future."), code="future_date", field="date"
+        )
+    if spent_on < today - MAX_AGE:
+        raise InvalidInput(
+            _l("The date of an expense can be at most a year back."),
+            code="date_too_old",
+            field="date",
         )
     ledger.check_open(org.id, spent_on)
     return acc, description
@@ -179,4 +187,6 @@ def expenses_of(organization_id: int, state: str | None = None, limit: int = 50)
     query = select(Expense).where(Expense.organization_id == organization_id)
     if state:
         query = query.where(Expense.state == state)
-    return list(db.session.scalars(query.order_by(Expense.id.desc()).limit(limit)))
+    # By the day of the expense (a bill can be recorded days later), newest first.
+    order = (Expense.spent_on.desc(), Expense.id.desc())
+    return list(db.session.scalars(query.order_by(*order).limit(limit)))

@@ -275,6 +275,14 @@ def test_cadres_add_accounts_but_not_over_system_codes(w):
     assert e.value.code == "reserved_code"
     with pytest.raises(InvalidInput):
         ledger.add_account(w["org"], "5102", "x", "nonsense", w["cadre"])
+    with pytest.raises(InvalidInput) as e:
+        ledger.add_account(w["org"], "5102", "x", "", w["cadre"])  # the form's "Choose…"
+    assert e.value.code == "invalid_kind"
+    for bad in ("-5", "５１０３", "五一", "51 03", "x" * 17):
+        with pytest.raises(InvalidInput) as e:
+            ledger.add_account(w["org"], bad, "宣传费", "expense", w["cadre"])
+        assert e.value.code == "invalid_code", bad
+    assert ledger.add_account(w["org"], "E-01", "宣传费", "expense", w["cadre"]).code == "E-01"
     ledger.set_account_active(acc, False, w["cadre"])
     assert db.session.get(LedgerAccount, acc.id).is_active is False
     with pytest.raises(Conflict):

@@ -81,6 +81,8 @@ def test_above_the_threshold_without_a_receipt_is_refused(w):
         ({"description": "  "}, "description_required"),
         ({"paid_from": "pocket"}, "invalid_paid_from"),
         ({"spent_on": date(2027, 1, 1)}, "future_date"),
+        ({"spent_on": date(1999, 1, 1)}, "date_too_old"),
+        ({"spent_on": date(2025, 11, 19)}, "date_too_old"),  # over a year before 2026-11-23
         ({"account_id": 999_999}, "invalid_account"),
     ],
 )
@@ -110,3 +112,11 @@ def test_expense_dated_in_a_closed_month_is_refused(w):
         record(w, 100, spent_on=date(2026, 10, 30))
     assert e.value.code == "period_closed"
     assert ledger_expenses.expenses_of(w["org"].id) == []
+
+
+def test_the_list_is_by_the_day_of_the_expense(w):
+    late = record(w, 100, spent_on=date(2026, 11, 2), description="补录")
+    newer = record(w, 200, spent_on=date(2026, 11, 18))
+    older = record(w, 300, spent_on=date(2026, 10, 30))
+    listed = ledger_expenses.expenses_of(w["org"].id, ExpenseState.POSTED)
+    assert [e.id for e in listed] == [newer.id, late.id, older.id]
