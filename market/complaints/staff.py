@@ -39,6 +39,7 @@ def _list_page(market, forms=None, status=200):
             state=state,
             forms={c.id: forms.get(c.id) or ResponseForm(prefix=f"r{c.id}") for c in items},
             status_of=complaints.status_of,
+            near=complaints.stalls_by_cell(market.id),
             kind_label=incidents.kind_label,
             can_manage=access.can_manage_market(current_user, market),
         ),

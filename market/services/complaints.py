@@ -224,6 +224,22 @@ def complaints_query(market_id: int, state: str | None = None):
     )
 
 
+def stalls_by_cell(market_id: int) -> dict[tuple[int, int], str]:
+    """(map x, map y) → the code of the stall covering that cell: a complaint placed "near
+    stall A-01" is stored as A-01's cell, and staff read it back as that stall."""
+    rows = db.session.execute(
+        select(Stall.code, Stall.grid_row, Stall.grid_col, Stall.grid_w, Stall.grid_h).where(
+            Stall.market_id == market_id
+        )
+    )
+    return {
+        (col + dx, row + dy): code
+        for code, row, col, w, h in rows
+        for dx in range(w or 1)
+        for dy in range(h or 1)
+    }
+
+
 def complaints_of_market(market_id: int, state: str | None = None, limit: int = 200):
     return db.session.scalars(complaints_query(market_id, state).limit(limit)).all()
 
