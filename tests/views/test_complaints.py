@@ -151,9 +151,7 @@ def test_the_whole_loop(demo_app, client, evening):
     assert "少了二两" not in client.get(f"/s/{evening['A-01']}").text
 
 
-def test_a_complaint_near_a_stall_reads_back_as_that_stall_for_the_cadre(
-    demo_app, client, evening
-):
+def test_a_complaint_near_a_stall_reads_back_as_that_stall_for_the_cadre(demo_app, client, evening):
     url = "/p/jinhui/complain"
     assert complain(client, url, kind="smoke", text="油烟大", near="A-03").status_code == 303
     cadre = demo_app.test_client()
