@@ -1,9 +1,15 @@
 """How the audit trail reads to people: actions, object types and details by name, money in
-yuan. The stored events keep their codes (they are only ever added, never rewritten); a code
-without a label here is shown as it is stored."""
+yuan, times on the market's clock. The stored events keep their codes (they are only ever
+added, never rewritten); a code without a label here is shown as it is stored."""
 
 import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+from babel.lists import format_list
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from . import session_notes
@@ -114,6 +120,7 @@ DETAILS = {
     "collected_total_fen": _l("collected in total"),
     "net_income_fen": _l("net income"),
     "governance_fund_fen": _l("governance fund"),
+    "distributable_fen": _l("distributable"),
     "cash": _l("cash"),
     "collection_code": _l("collection code"),
     "charges": _l("check-ins"),
@@ -149,6 +156,9 @@ DETAILS = {
     "cancelled": _l("sessions cancelled"),
     "left_open": _l("left open"),
     "restored": _l("sessions restored"),
+    "moved": _l("sessions moved"),
+    "dropped": _l("sessions removed"),
+    "generated": _l("sessions added"),
     "outside_geofence": _l("outside the market area"),
     "needs_approval": _l("needs a second cadre"),
     "day_locked": _l("day locked"),
@@ -158,8 +168,44 @@ DETAILS = {
     "zone_id": _l("zone no."),
 }
 
+# What `changed` and `fields` list (zoning.MARKET_FIELDS, zoning.ZONE_FIELDS,
+# session_templates.TEMPLATE_FIELDS), by the labels of the forms that edit them and in each
+# form's order.
+FIELDS = {
+    "code": _l("Code"),
+    "name": _l("Name"),
+    "slug": _l("Short name for web addresses"),
+    "address": _l("Address"),
+    "timezone": _l("Timezone"),
+    "latitude": _l("Latitude of the centre"),
+    "longitude": _l("Longitude of the centre"),
+    "geofence_radius_m": _l("Geofence radius (metres)"),
+    "public_notice": _l("Short public notice"),
+    "rules_text": _l("Market rules vendors agree to"),
+    "color": _l("Colour on the map"),
+    "sort_order": _l("Order"),
+    "categories": _l("Categories sold here"),
+    "goods_note": _l("What may be sold here"),
+    "kind": _l("Kind"),
+    "weekdays": _l("Weekdays"),
+    "start_local": _l("Opens at"),
+    "end_local": _l("Closes at"),
+    "cutoff_minutes": _l("Check-in cutoff for reserved stalls (minutes after opening)"),
+    "valid_from": _l("First date"),
+    "valid_until": _l("Last date"),
+    "is_active": _l("Active"),
+}
+FIELD_ORDER = {key: n for n, key in enumerate(FIELDS)}
+ROLES = {
+    "vendor": _l("Vendor"),
+    "guide": _l("Guide"),
+    "cadre": _l("Cadre"),
+    "admin": _l("Administrator"),
+}
 WHO = {"user": _l("a person"), "scheduler": _l("the scheduler")}
 YES_NO = {True: _l("Yes"), False: _l("No")}
+# As the audit page shows when an event happened.
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def action_label(code: str | None) -> str:
@@ -170,46 +216,90 @@ def object_label(code: str | None) -> str:
     return str(OBJECTS.get(code, code or ""))
 
 
-def _value(key: str, value, action: str, money: bool) -> str | None:
-    if value is None or value == "":
+def _words(items) -> str:
+    return format_list([str(i) for i in items], locale=get_locale() or "en")
+
+
+def _labelled(labels: dict) -> Callable:
+    def label(value, action: str, zone: ZoneInfo) -> str:
+        return str(labels.get(value, value) if isinstance(value, str) else value)
+
+    return label
+
+
+def _field_list(value, action: str, zone: ZoneInfo) -> str:
+    """Field names in the form's order; one without a label by its code, at the end."""
+    names = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    ordered = sorted(names, key=lambda v: FIELD_ORDER.get(v, len(FIELD_ORDER)))
+    return _words(FIELDS.get(v, v) for v in ordered)
+
+
+def _local_time(value, action: str, zone: ZoneInfo) -> str:
+    """A stored UTC moment ("2026-12-01T14:30:00+00:00") on the market's clock."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).strftime(TIME_FORMAT)
+
+
+def _kind(value, action: str, zone: ZoneInfo) -> str:
+    labels = RELIEF_LABELS if action.startswith("vendor.relief") else INCIDENT_KINDS
+    return str(labels.get(value, value))
+
+
+# How the value of a key reads, where it is a code (money, yes/no and nesting aside).
+VALUES: dict[str, Callable] = {
+    "note": lambda value, action, zone: session_notes.note_label(str(value)),
+    "by": _labelled(WHO),
+    "kind": _kind,
+    "relief_kind": _labelled(RELIEF_LABELS),
+    "session_kind": _labelled(TABLE_LABELS["kind"]),
+    "role": _labelled(ROLES),
+    "changed": _field_list,
+    "fields": _field_list,
+    "old_end": _local_time,
+    "new_end": _local_time,
+}
+
+
+def _value(key: str, value, action: str, zone: ZoneInfo, money: bool) -> str | None:
+    if value is None or value == "" or value == []:
         return None
     if isinstance(value, bool):
         return str(YES_NO[value])
+    money = money or key.endswith("_fen")
     if isinstance(value, dict):
-        parts = [_part(k, v, action, money or key.endswith("_fen")) for k, v in value.items()]
+        parts = [_part(k, v, action, zone, money) for k, v in value.items()]
         return "(" + ", ".join(p for p in parts if p) + ")"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if (money or key.endswith("_fen")) and isinstance(value, int):
+    if money and isinstance(value, int):
         return yuan(value)
-    if key == "note":
-        return session_notes.note_label(str(value))
-    if key == "by":
-        return str(WHO.get(value, value))
-    if key == "kind":
-        labels = RELIEF_LABELS if action.startswith("vendor.relief") else INCIDENT_KINDS
-        return str(labels.get(value, value))
-    if key == "relief_kind":
-        return str(RELIEF_LABELS.get(value, value))
-    if key == "session_kind":
-        return str(TABLE_LABELS["kind"].get(value, value))
+    if key in VALUES:
+        return VALUES[key](value, action, zone)
+    if isinstance(value, list):
+        return _words(value)
     return str(value)
 
 
-def _part(key: str, value, action: str, money: bool = False) -> str | None:
-    shown = _value(key, value, action, money)
+def _part(key: str, value, action: str, zone: ZoneInfo, money: bool = False) -> str | None:
+    shown = _value(key, value, action, zone, money)
     if shown is None:
         return None
     return f"{DETAILS.get(key, key)} {shown}"
 
 
-def detail_text(action: str, detail: str | None) -> str:
-    """The event's details as people read them: "amount ¥15.00, kind Short weight"."""
+def detail_text(action: str, detail: str | None, zone: ZoneInfo | None = None) -> str:
+    """The event's details as people read them: "amount ¥15.00, kind Short weight". Times
+    are shown in `zone` (by default the configured MARKET_TIMEZONE)."""
     try:
         data = json.loads(detail or "{}")
     except ValueError:
         return detail or ""
     if not isinstance(data, dict):
         return ""
-    parts = (_part(k, v, action or "") for k, v in data.items())
+    if zone is None:
+        zone = ZoneInfo(current_app.config.get("MARKET_TIMEZONE", "Asia/Shanghai"))
+    parts = (_part(k, v, action or "", zone) for k, v in data.items())
     return ", ".join(p for p in parts if p)
