@@ -13,7 +13,7 @@ from ..services.clock import now
 from . import bp
 from .common import errors, managers_only, page_of
 from .routes import BEARER, MAX_ID
-from .schemas import ID_RANGE, PageArgsSchema, PageSchema
+from .schemas import ID_RANGE, PageArgsSchema, PageSchema, ReasonSchema
 
 ORG = f"/organizations/<{MAX_ID}:org_id>/ledger"
 
@@ -115,10 +115,12 @@ class ExpenseSchema(ma.Schema):
     description = ma.fields.String(required=True)
     paid_from = ma.fields.String(required=True)
     has_receipt = ma.fields.Boolean(required=True)
-    state = ma.fields.String(required=True, metadata={"description": "pending or posted"})
+    state = ma.fields.String(required=True, metadata={"description": "pending, posted or rejected"})
     recorded_by_id = ma.fields.Integer(required=True)
     approved_by_id = ma.fields.Integer(allow_none=True)
     entry_id = ma.fields.Integer(allow_none=True)
+    rejected_by_id = ma.fields.Integer(allow_none=True)
+    rejection_reason = ma.fields.String(allow_none=True)
 
 
 class MonthCloseRequestSchema(ma.Schema):
@@ -186,6 +188,8 @@ def expense_out(e: Expense) -> dict:
         "recorded_by_id": e.recorded_by_id,
         "approved_by_id": e.approved_by_id,
         "entry_id": e.entry_id,
+        "rejected_by_id": e.rejected_by_id,
+        "rejection_reason": e.rejection_reason,
     }
 
 
@@ -339,6 +343,22 @@ def ledger_approve_expense(expense_id):
     """A second cadre approves an expense above the threshold; it is then booked."""
     expense = ledger_expenses.expense_for_cadre(g.api_user, expense_id)
     ledger_expenses.approve_expense(expense, g.api_user, at=now(), ip=request.remote_addr)
+    db.session.commit()
+    return expense_out(expense)
+
+
+@bp.route(f"/ledger/expenses/<{MAX_ID}:expense_id>/reject", methods=["POST"])
+@managers_only
+@bp.doc(security=BEARER)
+@bp.arguments(ReasonSchema)
+@bp.response(200, ExpenseSchema)
+@errors(401, 403, 404, 409, 422)
+def ledger_reject_expense(data, expense_id):
+    """A cadre rejects an expense waiting for approval, saying why; it is never booked."""
+    expense = ledger_expenses.expense_for_cadre(g.api_user, expense_id)
+    ledger_expenses.reject_expense(
+        expense, g.api_user, data["reason"], at=now(), ip=request.remote_addr
+    )
     db.session.commit()
     return expense_out(expense)
 

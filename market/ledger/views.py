@@ -24,7 +24,7 @@ from ..services.clock import now
 from ..services.errors import DomainError, NotFound
 from ..services.money import parse_yuan
 from . import bp
-from .forms import AccountForm, ActionForm, ExpenseForm, MonthCloseForm
+from .forms import AccountForm, ActionForm, ExpenseForm, MonthCloseForm, RejectForm
 
 ID = "int(max=2147483647)"
 JOURNAL_SIZE = 50
@@ -160,9 +160,12 @@ def _expenses_context(org):
         "org": org,
         "pending": ledger_expenses.expenses_of(org.id, ExpenseState.PENDING),
         "posted": ledger_expenses.expenses_of(org.id, ExpenseState.POSTED, limit=20),
+        "rejected": ledger_expenses.expenses_of(org.id, ExpenseState.REJECTED, limit=10),
         "label": ledger.account_label,
         "paid_from_labels": ledger_expenses.PAID_FROM_LABELS,
         "action_form": ActionForm(),
+        "reject_forms": {},
+        "reject_form": lambda expense_id: RejectForm(prefix=f"x{expense_id}"),
         "threshold_fen": org.expense_approval_threshold_fen,
     }
 
@@ -224,6 +227,29 @@ def approve_expense(expense_id):
         db.session.commit()
         flash(_("Expense approved and booked."), "success")
     return redirect(url_for(".expenses", org_id=org_id))
+
+
+@bp.route(f"/expenses/<{ID}:expense_id>/reject", methods=["POST"])
+@roles_required(*Role.MANAGERS)
+def reject_expense(expense_id):
+    expense = ledger_expenses.expense_for_cadre(current_user, expense_id)
+    org = _org(expense.organization_id)
+    form = RejectForm(prefix=f"x{expense.id}")
+    if not form.validate_on_submit():
+        return redirect(url_for(".expenses", org_id=org.id))
+    try:
+        ledger_expenses.reject_expense(
+            expense, _me(), form.reason.data, at=now(), ip=request.remote_addr
+        )
+    except DomainError as e:
+        db.session.rollback()
+        attach_error(form, e)
+        context = _expenses_context(org)
+        context["reject_forms"] = {expense_id: form}
+        return render_template("ledger/expenses.html", form=_expense_form(org), **context), e.status
+    db.session.commit()
+    flash(_("Expense rejected: it will not be booked."), "success")
+    return redirect(url_for(".expenses", org_id=org.id))
 
 
 @bp.route(f"/expenses/<{ID}:expense_id>/receipt")

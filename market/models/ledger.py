@@ -169,7 +169,8 @@ class MonthClose(db.Model):
 class ExpenseState:
     PENDING = "pending"  # above the threshold: waits for a second cadre
     POSTED = "posted"
-    ALL = (PENDING, POSTED)
+    REJECTED = "rejected"  # a cadre turned it down, with a reason: never posted
+    ALL = (PENDING, POSTED, REJECTED)
 
 
 class Expense(db.Model):
@@ -184,6 +185,10 @@ class Expense(db.Model):
             "approved_by_id IS NULL OR approved_by_id <> recorded_by_id", name="four_eyes"
         ),
         CheckConstraint("(state = 'posted') = (entry_id IS NOT NULL)", name="posted_has_entry"),
+        CheckConstraint(
+            "(state = 'rejected') = (rejected_by_id IS NOT NULL AND rejection_reason IS NOT NULL)",
+            name="rejected_has_reason",
+        ),
         Index("ix_expenses_organization_id_state", "organization_id", "state"),
     )
 
@@ -200,12 +205,16 @@ class Expense(db.Model):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejection_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     account: Mapped[LedgerAccount] = relationship()
     entry: Mapped[LedgerEntry | None] = relationship()
     recorded_by: Mapped["User"] = relationship(foreign_keys=[recorded_by_id])  # noqa: F821
     approved_by: Mapped["User | None"] = relationship(foreign_keys=[approved_by_id])  # noqa: F821
+    rejected_by: Mapped["User | None"] = relationship(foreign_keys=[rejected_by_id])  # noqa: F821
 
 
 class AppendOnlyError(RuntimeError):

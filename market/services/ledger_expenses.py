@@ -159,6 +159,8 @@ def approve_expense(expense: Expense, cadre: User, *, at: datetime, ip=None) -> 
         raise Forbidden(
             _l("Another cadre must approve an expense you recorded."), code="self_approval"
         )
+    if expense.state == ExpenseState.REJECTED:
+        raise Conflict(_l("This expense was rejected."), code="expense_rejected")
     if expense.state != ExpenseState.PENDING:
         raise Conflict(_l("This expense is already approved."), code="already_approved")
     ledger.check_open(expense.organization_id, expense.spent_on)
@@ -172,6 +174,36 @@ def approve_expense(expense: Expense, cadre: User, *, at: datetime, ip=None) -> 
         organization_id=expense.organization_id,
         ip=ip,
         amount_fen=expense.amount_fen,
+    )
+    return expense
+
+
+def reject_expense(expense: Expense, cadre: User, reason: str, *, at: datetime, ip=None):
+    """A cadre turns down a pending expense, saying why (or its recorder withdraws it): it is
+    never posted, and stays listed with the reason."""
+    if not access.has_org_role(cadre, expense.organization_id, Role.MANAGERS):
+        raise Forbidden()
+    reason = " ".join((reason or "").split())
+    if not reason or len(reason) > 200:
+        raise InvalidInput(
+            _l("Say in up to 200 characters why the expense is rejected."),
+            code="reason_required",
+            field="reason",
+        )
+    if expense.state != ExpenseState.PENDING:
+        raise Conflict(
+            _l("Only an expense waiting for approval can be rejected."), code="not_pending"
+        )
+    expense.state = ExpenseState.REJECTED
+    expense.rejected_by_id, expense.rejected_at, expense.rejection_reason = cadre.id, at, reason
+    audit.record(
+        "ledger.expense_rejected",
+        expense,
+        actor=cadre,
+        organization_id=expense.organization_id,
+        ip=ip,
+        amount_fen=expense.amount_fen,
+        reason=reason,
     )
     return expense
 

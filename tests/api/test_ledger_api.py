@@ -150,6 +150,21 @@ def test_expense_above_threshold_needs_receipt_and_another_cadre(demo_app, clien
     assert_error(client.post(url, headers=second), 409, "already_approved")
 
 
+def test_a_cadre_rejects_a_pending_expense_with_a_reason(demo_app, client, org, cadre):
+    r = expense(client, org, cadre, 60_000, with_receipt=True)
+    url = f"/api/v1/ledger/expenses/{r.json['id']}"
+    second = bearer(token_for(client, "13800000099", "secret-pass-1"))
+    assert client.post(f"{url}/reject", json={"reason": ""}, headers=second).status_code == 422
+    assert_error(client.post(f"{url}/reject", json={"reason": "   "}, headers=second), 422)
+    no = client.post(f"{url}/reject", json={"reason": "发票抬头不对"}, headers=second)
+    assert no.status_code == 200 and no.json["state"] == "rejected"
+    assert no.json["rejection_reason"] == "发票抬头不对" and no.json["entry_id"] is None
+    assert_error(client.post(f"{url}/approve", headers=second), 409, "expense_rejected")
+    again = client.post(f"{url}/reject", json={"reason": "again"}, headers=second)
+    assert_error(again, 409, "not_pending")
+    assert count(demo_app, LedgerEntry) == 0
+
+
 def test_small_expense_posts_and_negative_is_refused(demo_app, client, org, cadre):
     r = expense(client, org, cadre, 3_000)
     assert r.status_code == 201 and r.json["state"] == "posted"

@@ -161,6 +161,29 @@ def test_expense_form_refuses_missing_receipt_then_a_second_cadre_approves(
     assert ok.status_code == 302 and count(demo_app, LedgerEntry) == 1
 
 
+def test_a_second_cadre_rejects_an_expense_from_the_page(demo_app, client, auth, org_id):
+    auth.login()
+    assert expense_form(client, org_id, "600", receipt=jpeg()).status_code == 302
+    with demo_app.app_context():
+        expense_id = db.session.scalar(select(Expense.id))
+    auth.logout()
+    auth.login(phone="13800000099", password="secret-pass-1")
+    page = client.get(f"/ledger/{org_id}/expenses?lang=en")
+    assert f'action="/ledger/expenses/{expense_id}/reject"' in page.text
+    token = csrf_from(page.text)
+    url = f"/ledger/expenses/{expense_id}/reject?lang=en"
+    empty = client.post(url, data={f"x{expense_id}-csrf_token": token, f"x{expense_id}-reason": ""})
+    assert empty.status_code == 422 and "why the expense is rejected" in empty.text
+    assert '<details class="confirm-step" open>' in empty.text  # the form stays open
+    done = client.post(
+        url, data={f"x{expense_id}-csrf_token": token, f"x{expense_id}-reason": "没有发票"}
+    )
+    assert done.status_code == 302
+    page = client.get(f"/ledger/{org_id}/expenses?lang=en").text
+    assert "rejected by 赵会计: 没有发票" in page and "Nothing waiting." in page
+    assert count(demo_app, LedgerEntry) == 0
+
+
 def test_closing_a_month_shows_the_arithmetic(demo_app, client, auth, org_id):
     post_income(demo_app, org_id, 10_001)
     auth.login()
