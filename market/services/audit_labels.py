@@ -71,6 +71,7 @@ ACTIONS = {
     "ledger.manual_entry": _l("Ledger entry posted by hand"),
     "ledger.expense_recorded": _l("Expense recorded"),
     "ledger.expense_approved": _l("Expense approved"),
+    "ledger.expense_rejected": _l("Expense rejected"),
     "ledger.account_added": _l("Ledger account added"),
     "ledger.account_active": _l("Ledger account switched on"),
     "ledger.account_inactive": _l("Ledger account switched off"),

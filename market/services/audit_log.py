@@ -104,9 +104,9 @@ def choices(org: Organization) -> dict:
     }
 
 
-def detail_text(event: AuditEvent) -> str:
-    """The details in words, money in yuan (services.audit_labels)."""
-    return audit_labels.detail_text(event.action, event.detail)
+def detail_text(event: AuditEvent, zone: ZoneInfo | None = None) -> str:
+    """The details in words, money in yuan, times in `zone` (services.audit_labels)."""
+    return audit_labels.detail_text(event.action, event.detail, zone)
 
 
 def object_text(event: AuditEvent) -> str:
@@ -128,7 +128,7 @@ def _audit_rows(result, zone: ZoneInfo) -> Iterator[dict]:
             "action": audit_labels.action_label(event.action),
             "object": object_text(event),
             "ip": event.ip or "",
-            "detail": detail_text(event),
+            "detail": detail_text(event, zone),
             "action_code": event.action,
             "object_type": event.object_type,
         }
