@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import (
@@ -55,6 +55,7 @@ from .ledger_accounts import (
     balances,
     ensure_chart,
     guide_cash_account,
+    overdrawn,
     set_account_active,
 )
 from .ledger_chain import ChainHead, VerifyResult, chain_head, entry_hash, lock_chain
@@ -81,6 +82,7 @@ __all__ = [
     "ensure_chart",
     "guide_cash_account",
     "lock_chain",
+    "overdrawn",
     "post",
     "set_account_active",
     "verify",
@@ -140,16 +142,17 @@ def month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-def is_month_closed(organization_id: int, day: date) -> bool:
-    return (
-        db.session.scalar(
-            select(MonthClose.id).where(
-                MonthClose.organization_id == organization_id,
-                MonthClose.month == month_start(day),
-            )
-        )
-        is not None
+def closed_through(organization_id: int) -> date | None:
+    """The last closed month. Months are closed in order, so every month up to it is closed:
+    the books are closed through it."""
+    return db.session.scalar(
+        select(func.max(MonthClose.month)).where(MonthClose.organization_id == organization_id)
     )
+
+
+def is_month_closed(organization_id: int, day: date) -> bool:
+    last = closed_through(organization_id)
+    return last is not None and month_start(day) <= last
 
 
 def is_day_locked(organization_id: int, day: date) -> bool:
@@ -165,11 +168,20 @@ def is_day_locked(organization_id: int, day: date) -> bool:
 
 def check_open(organization_id: int, day: date, *, allow_locked_day: bool = False) -> None:
     """422 for a date in a closed month, or on a day locked by reconciliation."""
-    if is_month_closed(organization_id, day):
+    last = closed_through(organization_id)
+    if last is not None and month_start(day) == last:
         raise PeriodClosed(
             _l(
                 "%(month)s is closed: no entry can be dated in it.",
                 month=month_start(day).strftime("%Y-%m"),
+            ),
+            field="date",
+        )
+    if last is not None and month_start(day) < last:
+        raise PeriodClosed(
+            _l(
+                "The books are closed through %(month)s: date the entry after it.",
+                month=last.strftime("%Y-%m"),
             ),
             field="date",
         )

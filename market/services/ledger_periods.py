@@ -18,7 +18,7 @@ distributes its net income by the organization's rule.
 
 import json
 from calendar import monthrange
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -231,12 +231,29 @@ def close_month(org: Organization, month: date, cadre: User, *, at: datetime, ip
             code="month_not_over",
             field="month",
         )
-    if ledger.is_month_closed(org.id, month):
+    ledger.lock_chain(org.id)
+    last = ledger.closed_through(org.id)
+    if last is not None and month <= last:
         raise Conflict(
-            _l("%(month)s is already closed.", month=month.strftime("%Y-%m")),
+            _l("%(month)s is already closed.", month=month.strftime("%Y-%m"))
+            if month == last
+            else _l(
+                "The books are closed through %(last)s: %(month)s can't be closed any more.",
+                last=last.strftime("%Y-%m"),
+                month=month.strftime("%Y-%m"),
+            ),
             code="month_closed",
         )
-    ledger.lock_chain(org.id)
+    earlier = first_open_month(org.id)
+    if earlier is not None and earlier < month:
+        raise Conflict(
+            _l(
+                "Close %(earlier)s first: months are closed in order, oldest first.",
+                earlier=earlier.strftime("%Y-%m"),
+            ),
+            code="earlier_month_open",
+            field="month",
+        )
     figures = month_figures(org.id, month)
     fee_income = sum(v for _n, v in figures["income"].values())
     relief = sum(v for _n, v in figures["relief"].values())
@@ -290,13 +307,25 @@ def close_month(org: Organization, month: date, cadre: User, *, at: datetime, ip
     return close
 
 
-def closable_months(org: Organization, at: datetime, count: int = 6) -> list[date]:
-    """Ended months not closed yet, newest first (for the cadre's form)."""
-    today = ledger.org_today(org, at)
-    month = ledger.month_start(today)
-    out = []
-    for _i in range(count):
-        month = ledger.month_start(date.fromordinal(month.toordinal() - 1))
-        if not ledger.is_month_closed(org.id, month):
-            out.append(month)
-    return out
+def first_open_month(organization_id: int) -> date | None:
+    """The oldest month after the closed ones that holds entries: the next to close."""
+    last = ledger.closed_through(organization_id)
+    query = select(func.min(LedgerEntry.entry_date)).where(
+        LedgerEntry.organization_id == organization_id
+    )
+    if last is not None:
+        query = query.where(LedgerEntry.entry_date > last_day(last))
+    day = db.session.scalar(query)
+    return ledger.month_start(day) if day is not None else None
+
+
+def closable_months(org: Organization, at: datetime) -> list[date]:
+    """The month that can be closed now, for the cadre's form: the oldest ended month after
+    the closed ones that holds entries, or, when none does, last month (closed empty)."""
+    this_month = ledger.month_start(ledger.org_today(org, at))
+    month = first_open_month(org.id)
+    if month is None:
+        month = ledger.month_start(this_month - timedelta(days=1))
+        if ledger.is_month_closed(org.id, month):
+            return []
+    return [month] if month < this_month else []

@@ -159,7 +159,8 @@ def test_the_whole_evening(browser, evening):
     assert 20.0 in [c for c in rows[-1] if isinstance(c, float | int)]
 
     cadre.goto(f"{server}/ledger/1/periods")
-    cadre.get_by_role("button", name="结账").click()
+    cadre.locator("details.confirm-step > summary", has_text="结账").click()
+    cadre.locator("details.confirm-step").get_by_role("button").click()
     assert "40%" in cadre.content()
     verified = flask(env, "ledger", "verify")
     assert "ledger intact" in verified.stdout

@@ -86,7 +86,7 @@ def test_closing_a_month_distributes_40_percent_rounded_down(w):
     book(w, date(2026, 10, 3), income=100_001, relief=1_000, key="a")
     spend(w, date(2026, 10, 9), "cleaning", 20_000, "b")
     spend(w, date(2026, 10, 12), "electricity", 5_000, "c")
-    book(w, date(2026, 9, 30), income=999, key="outside")
+    book(w, date(2026, 11, 1), income=999, key="outside")  # the day after: not counted
     close_ = ledger_periods.close_month(w["org"], oct_, w["cadre"], at=AFTER_OCTOBER)
     assert close_.fee_income_fen == 100_001 and close_.relief_fen == 1_000
     assert close_.expenses_by_category == {"保洁费": 20_000, "电费": 5_000}
@@ -108,6 +108,35 @@ def test_closing_a_month_distributes_40_percent_rounded_down(w):
     assert e.value.code == "period_closed"
     with pytest.raises(Conflict):
         ledger_periods.close_month(w["org"], oct_, w["cadre"], at=AFTER_OCTOBER)
+
+
+def test_months_close_oldest_first_and_stay_closed_behind(w):
+    book(w, date(2026, 9, 12), income=500, key="september")
+    book(w, date(2026, 10, 3), income=700, key="october")
+    assert ledger_periods.closable_months(w["org"], AFTER_OCTOBER) == [date(2026, 9, 1)]
+    with pytest.raises(Conflict) as e:
+        ledger_periods.close_month(w["org"], date(2026, 10, 1), w["cadre"], at=AFTER_OCTOBER)
+    assert e.value.code == "earlier_month_open" and "2026-09" in str(e.value.message)
+    assert ledger.closed_through(w["org"].id) is None  # nothing written
+    ledger_periods.close_month(w["org"], date(2026, 9, 1), w["cadre"], at=AFTER_OCTOBER)
+    assert ledger_periods.closable_months(w["org"], AFTER_OCTOBER) == [date(2026, 10, 1)]
+    ledger_periods.close_month(w["org"], date(2026, 10, 1), w["cadre"], at=AFTER_OCTOBER)
+    assert ledger_periods.closable_months(w["org"], AFTER_OCTOBER) == []  # November not over
+    for day in (date(2026, 8, 20), date(2026, 9, 30)):  # before the last close: closed too
+        with pytest.raises(InvalidInput) as e:
+            book(w, day, income=5, key=f"late-{day}")
+        assert e.value.code == "period_closed" and "2026-10" in str(e.value.message)
+    with pytest.raises(Conflict) as e:
+        ledger_periods.close_month(w["org"], date(2026, 8, 1), w["cadre"], at=AFTER_OCTOBER)
+    assert e.value.code == "month_closed"
+    assert ledger.verify().ok
+
+
+def test_with_nothing_booked_last_month_can_be_closed_empty(w):
+    assert ledger_periods.closable_months(w["org"], AFTER_OCTOBER) == [date(2026, 10, 1)]
+    close_ = ledger_periods.close_month(w["org"], date(2026, 10, 1), w["cadre"], at=AFTER_OCTOBER)
+    assert close_.net_income_fen == 0 and close_.entry is None
+    assert ledger_periods.closable_months(w["org"], AFTER_OCTOBER) == []
 
 
 def test_the_rule_is_the_organizations(w):
