@@ -22,7 +22,7 @@ from ..queryargs import page_arg
 from ..services import access, ledger, ledger_expenses, ledger_periods, sessions, uploads
 from ..services.clock import now
 from ..services.errors import DomainError, NotFound
-from ..services.money import parse_yuan
+from ..services.money import parse_yuan, yuan
 from . import bp
 from .forms import AccountForm, ActionForm, ExpenseForm, MonthCloseForm, RejectForm
 
@@ -88,6 +88,7 @@ def overview(org_id):
         pages=pages,
         accounts=accounts,
         balances=ledger.balances(org.id),
+        overdrawn=ledger.overdrawn(org.id),
         journal=journal,
         label=ledger.account_label,
         kind_labels=ledger.KIND_LABELS,
@@ -155,6 +156,19 @@ def _expense_form(org, form=None):
     return form
 
 
+def _warn_if_overdrawn(org_id: int) -> None:
+    for acc, fen in ledger.overdrawn(org_id):
+        flash(
+            _(
+                "%(account)s is now below zero (%(amount)s): check for a missing hand-over "
+                "or deposit.",
+                account=ledger.account_label(acc),
+                amount=yuan(fen),
+            ),
+            "error",
+        )
+
+
 def _expenses_context(org):
     return {
         "org": org,
@@ -195,6 +209,7 @@ def expenses(org_id):
             flash(_("Recorded. Another cadre must approve it before it is booked."), "success")
         else:
             flash(_("Expense booked in the ledger."), "success")
+            _warn_if_overdrawn(org.id)
         return url_for(".expenses", org_id=org.id)
 
     return submit(
@@ -226,6 +241,7 @@ def approve_expense(expense_id):
             ), e.status
         db.session.commit()
         flash(_("Expense approved and booked."), "success")
+        _warn_if_overdrawn(org_id)
     return redirect(url_for(".expenses", org_id=org_id))
 
 

@@ -196,6 +196,19 @@ def _expenses(org, cadre, second, days, today, now):
     """Last month keeps a profit (so closing it shows the governance-fund share); the big
     approved expense and the one waiting for approval fall in this month."""
     last_month = days[0]
+    # The bank holds the community's earlier savings, so paying the barriers from it leaves a
+    # balance above zero (a negative bank balance is flagged on the ledger page).
+    ledger.post(
+        org.id,
+        last_month,
+        "期初余额：以往结余存于银行",
+        "demo:opening-bank",
+        [
+            ledger.Line(ledger.account(org.id, "bank"), debit_fen=200_000),
+            ledger.Line(ledger.account(org.id, "distributable"), credit_fen=200_000),
+        ],
+        actor=cadre,
+    )
     ledger_expenses.record_expense(
         org,
         cadre,

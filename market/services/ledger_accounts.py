@@ -218,3 +218,14 @@ def balances(organization_id: int) -> dict[int, int]:
         net = (debit or 0) - (credit or 0)
         out[account_id] = net if kinds[account_id] in DEBIT_KINDS else -net
     return out
+
+
+def overdrawn(organization_id: int) -> list[tuple[LedgerAccount, int]]:
+    """Asset accounts below zero (cash, bank, receivables): money can't be spent twice, so a
+    negative balance means an entry is missing or wrong; the ledger page flags them."""
+    money = balances(organization_id)
+    return [
+        (acc, money[acc.id])
+        for acc in accounts_of(organization_id)
+        if acc.kind == "asset" and money.get(acc.id, 0) < 0
+    ]

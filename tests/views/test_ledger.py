@@ -184,6 +184,26 @@ def test_a_second_cadre_rejects_an_expense_from_the_page(demo_app, client, auth,
     assert count(demo_app, LedgerEntry) == 0
 
 
+def test_an_account_below_zero_is_flagged(demo_app, client, auth, org_id):
+    auth.login()
+    with demo_app.app_context():
+        cash = ledger.balances(org_id).get(ledger.account(org_id, "office_cash").id, 0)
+        db.session.get(Organization, org_id).expense_approval_threshold_fen = 10_000_000
+        db.session.commit()
+    over = cash + 10_000  # ¥100 more than the office holds
+    r = expense_form(client, org_id, f"{over // 100}.{over % 100:02d}")
+    assert r.status_code == 302
+    flashed = client.get(f"/ledger/{org_id}/expenses?lang=en").text
+    assert "Cash at the office is now below zero (-¥100.00)" in flashed
+    page = client.get(f"/ledger/{org_id}/?lang=en").text
+    assert "Below zero" in page and "-¥100.00" in page
+
+
+def test_the_demo_ledger_has_no_account_below_zero(demo_app, client, auth, org_id):
+    auth.login()
+    assert "Below zero" not in client.get(f"/ledger/{org_id}/?lang=en").text
+
+
 def test_closing_a_month_shows_the_arithmetic(demo_app, client, auth, org_id):
     post_income(demo_app, org_id, 10_001)
     auth.login()
