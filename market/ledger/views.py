@@ -287,8 +287,12 @@ def _periods_context(org, month_form=None):
         SelectChoice(m.strftime("%Y-%m"), m.strftime("%Y-%m"))
         for m in ledger_periods.closable_months(org, now())
     ]
+    # A closed month keeps its expense categories by the accounts' stored names; shown in the
+    # page's language where the account is a system one.
+    names = {a.name: ledger.account_label(a) for a in ledger.accounts_of(org.id)}
     return {
         "org": org,
+        "category_label": lambda name: names.get(name, name),
         "month_form": month_form,
         "action_form": ActionForm(),
         "unreconciled": ledger_periods.unreconciled_sessions(org.id),

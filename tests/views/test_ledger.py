@@ -8,8 +8,8 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from market.extensions import db
-from market.models import Expense, LedgerEntry, Organization, Role
-from market.services import accounts, ledger
+from market.models import Expense, LedgerEntry, Organization, Role, User
+from market.services import accounts, ledger, ledger_periods
 from market.services.clock import FixedClock
 from market.services.ledger import Line
 from tests import builders as b
@@ -221,6 +221,29 @@ def test_closing_a_month_shows_the_arithmetic(demo_app, client, auth, org_id):
         data={"csrf_token": csrf_from(page.text), "month": "2026-11"},
     )
     assert again.status_code == 422 and "only after it has ended" in again.text
+
+
+def test_a_closed_months_categories_read_in_the_pages_language(demo_app, client, auth, org_id):
+    post_income(demo_app, org_id, 10_000)
+    with demo_app.app_context():
+        ledger.post(
+            org_id,
+            date(2026, 10, 16),
+            "保洁",
+            "t:clean",
+            [
+                Line(ledger.account(org_id, "cleaning"), debit_fen=2_000),
+                Line(ledger.account(org_id, "office_cash"), credit_fen=2_000),
+            ],
+        )
+        org = db.session.get(Organization, org_id)
+        cadre = db.session.scalar(select(User).where(User.phone == "13800000001"))
+        ledger_periods.close_month(org, date(2026, 10, 1), cadre, at=NOW)
+        db.session.commit()
+    auth.login()
+    en = client.get(f"/ledger/{org_id}/periods?lang=en").text
+    assert "− Cleaning" in en and "− 保洁费" not in en
+    assert "− 保洁费" in client.get(f"/ledger/{org_id}/periods?lang=zh").text
 
 
 def test_reconciling_a_closed_session_from_the_page(demo_app, client, auth, org_id):
