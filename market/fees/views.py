@@ -2,6 +2,7 @@ from datetime import date
 
 from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -19,16 +20,24 @@ from . import bp
 from .forms import FeeRuleForm, PassForm, ReliefRuleForm
 
 ID = "int(max=2147483647)"
+RULE_STATE_LABELS = {
+    "in_force": _l("in force"),
+    "superseded": _l("replaced by a newer rule"),
+    "upcoming": _l("not yet in force"),
+}
 
 
 def _context(market):
+    rules = db.session.scalars(
+        select(FeeRule)
+        .where(FeeRule.market_id == market.id)
+        .order_by(FeeRule.effective_from.desc(), FeeRule.id.desc())
+    ).all()
     return {
         "market": market,
-        "rules": db.session.scalars(
-            select(FeeRule)
-            .where(FeeRule.market_id == market.id)
-            .order_by(FeeRule.effective_from.desc(), FeeRule.id.desc())
-        ).all(),
+        "rules": rules,
+        "rule_states": fees.rule_states(rules, now()),
+        "rule_state_labels": RULE_STATE_LABELS,
         "reliefs": db.session.scalars(
             select(ReliefRule)
             .where(ReliefRule.market_id == market.id)

@@ -45,6 +45,22 @@ def compute(
     return Breakdown(base_fen, extras, relief, lines)
 
 
+def rule_states(rules: list[FeeRule], at) -> dict[int, str]:
+    """Rule id → "in_force", "superseded" (a newer rule of the same zone and session kind took
+    over) or "upcoming" (starts later). Changing a fee means adding a rule for the scope."""
+    states, seen = {}, set()
+    for rule in sorted(rules, key=lambda r: (r.effective_from, r.id), reverse=True):
+        scope = (rule.zone_id, rule.session_kind)
+        if rule.effective_from > at:
+            states[rule.id] = "upcoming"
+        elif scope in seen:
+            states[rule.id] = "superseded"
+        else:
+            states[rule.id] = "in_force"
+            seen.add(scope)
+    return states
+
+
 def rule_for(stall: Stall, session: MarketSession) -> FeeRule | None:
     """The most specific rule in force when the session starts: zone and kind, then zone,
     then kind, then the market's default; the latest of equals wins."""

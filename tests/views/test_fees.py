@@ -35,6 +35,19 @@ def test_fee_page_rules_relief_and_passes(demo_app, client, auth):
     assert r.status_code == 422 and "两位小数" in r.text
     with demo_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(FeeRule)) == 4
+    states = client.get("/fees/markets/1?lang=en").text
+    assert states.count("replaced by a newer rule") == 0  # each scope has one rule so far
+    r = _post(
+        client,
+        "/fees/markets/1/rules",
+        {"rule-zone_id": "", "rule-session_kind": "night", "rule-base": "11", "rule-power": "3"},
+    )
+    assert r.status_code == 302
+    states = client.get("/fees/markets/1?lang=en").text
+    assert states.count("replaced by a newer rule") == 1  # the ¥12.50 one, by the ¥11.00
+    assert states.index("¥11.00") < states.index("replaced by a newer rule")
+    client.get("/fees/markets/1?lang=zh")  # back to Chinese for the checks below
+    with demo_app.app_context():
         stall_id = db.session.scalar(select(Stall.id).where(Stall.code == "A-09"))
         vendor_id = db.session.scalar(
             select(Vendor.id)
