@@ -1,10 +1,14 @@
 """Forms and services meeting: one submitted form is one service call and one transaction."""
 
 from flask import redirect, render_template
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from .extensions import db
 from .services.errors import DomainError
+
+# One wording for an empty required field on every form (WTForms' own differs).
+REQUIRED = _l("This field is required.")
 
 
 def attach_error(form: FlaskForm, error: DomainError, field_map: dict | None = None) -> int:

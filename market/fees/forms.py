@@ -4,6 +4,7 @@ from wtforms import IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from ..formtools import REQUIRED
 from ..services.vendors import RELIEF_LABELS
 
 YUAN = {"render_kw": {"inputmode": "decimal", "autocomplete": "off"}}
@@ -20,7 +21,7 @@ class FeeRuleForm(FlaskForm):
             SelectChoice("special", _l("Special session")),
         ],
     )
-    base = StringField(_l("Stall fee (yuan)"), validators=[DataRequired()], **YUAN)
+    base = StringField(_l("Stall fee (yuan)"), validators=[DataRequired(REQUIRED)], **YUAN)
     power = StringField(_l("Electricity (yuan, optional)"), default="0", **YUAN)
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
 
@@ -40,9 +41,11 @@ class PassForm(FlaskForm):
     month = StringField(
         _l("Month"),
         validators=[
-            DataRequired(),
+            DataRequired(REQUIRED),
             Regexp(r"^\d{4}-\d{2}$", message=_l("Write the month as 2026-12.")),
         ],
         render_kw={"type": "month"},
     )
-    amount = StringField(_l("Price for the month (yuan)"), validators=[DataRequired()], **YUAN)
+    amount = StringField(
+        _l("Price for the month (yuan)"), validators=[DataRequired(REQUIRED)], **YUAN
+    )

@@ -5,6 +5,7 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from ..formtools import REQUIRED
 from ..services.ledger import KIND_LABELS
 from ..services.ledger_expenses import PAID_FROM_LABELS
 
@@ -13,9 +14,9 @@ YUAN = {"render_kw": {"inputmode": "decimal", "autocomplete": "off"}}
 
 class ExpenseForm(FlaskForm):
     account_id = SelectField(_l("Category"), coerce=int, validate_choice=False)
-    amount = StringField(_l("Amount (yuan)"), validators=[DataRequired()], **YUAN)
-    spent_on = DateField(_l("Date paid"), validators=[DataRequired()])
-    description = StringField(_l("What for"), validators=[DataRequired(), Length(max=200)])
+    amount = StringField(_l("Amount (yuan)"), validators=[DataRequired(REQUIRED)], **YUAN)
+    spent_on = DateField(_l("Date paid"), validators=[DataRequired(REQUIRED)])
+    description = StringField(_l("What for"), validators=[DataRequired(REQUIRED), Length(max=200)])
     paid_from = SelectField(
         _l("Paid from"), choices=[SelectChoice(k, v) for k, v in PAID_FROM_LABELS.items()]
     )
@@ -23,8 +24,8 @@ class ExpenseForm(FlaskForm):
 
 
 class AccountForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=16)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    code = StringField(_l("Code"), validators=[DataRequired(REQUIRED), Length(max=16)])
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=80)])
     # No kind is preselected: an expense category saved as an asset would skew every report.
     kind = SelectField(
         _l("Kind"),

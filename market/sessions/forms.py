@@ -13,7 +13,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-REQUIRED = _l("This field is required.")
+from ..formtools import REQUIRED
+
 KINDS = [
     SelectChoice("night", _l("Night market")),
     SelectChoice("morning", _l("Morning market")),

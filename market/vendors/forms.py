@@ -6,9 +6,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import PasswordInput
 
+from ..formtools import REQUIRED
 from ..services.vendors import RELIEF_LABELS
-
-REQUIRED = _l("This field is required.")
 
 
 class DetailsForm(FlaskForm):

@@ -1,7 +1,7 @@
 """The cadre's side: the approval queue, the vendor list and a vendor's page."""
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..auth.decorators import roles_required
@@ -91,7 +91,19 @@ def detail(vendor_id):
     )
 
 
-def _act(vendor_id: int, run) -> tuple:
+# What was done, said with the vendor's name (a bare "Done." left the cadre guessing).
+DONE = {
+    "approve": _l("%(name)s is approved and can check in now."),
+    "reject": _l("%(name)s's registration is rejected; they see the reason."),
+    "suspend": _l("%(name)s is suspended."),
+    "reinstate": _l("%(name)s is reinstated and can check in again."),
+    "accept": _l("%(name)s's new health certificate is accepted."),
+    "decline": _l("%(name)s's request is declined; they see the reason."),
+    "confirm": _l("%(name)s's relief status is confirmed: it applies from the next session."),
+}
+
+
+def _act(vendor_id: int, run, done: str) -> tuple:
     vendor = vendor_for_manager(vendor_id)
     form = DecisionForm()
     if not form.validate_on_submit():
@@ -103,7 +115,7 @@ def _act(vendor_id: int, run) -> tuple:
         flash(str(e.message), "error")
         return redirect(url_for(".detail", vendor_id=vendor.id)), 303
     db.session.commit()
-    flash(_("Done."), "success")
+    flash(str(DONE[done]) % {"name": vendor.user.name}, "success")
     return redirect(request.form.get("back") or url_for(".detail", vendor_id=vendor.id)), 303
 
 
@@ -115,6 +127,7 @@ def decide(vendor_id, action):
         lambda v, reason, actor: vendor_service.decide(
             v, action, actor=actor, reason=reason, ip=request.remote_addr
         ),
+        action,
     )
 
 
@@ -126,6 +139,7 @@ def certificate(vendor_id, answer):
         lambda v, reason, actor: vendor_service.decide_certificate(
             v, answer == "accept", actor=actor, reason=reason, ip=request.remote_addr
         ),
+        answer,
     )
 
 
@@ -137,6 +151,7 @@ def relief(vendor_id, answer):
         lambda v, reason, actor: vendor_service.decide_relief(
             v, answer == "confirm", actor=actor, reason=reason, ip=request.remote_addr
         ),
+        answer,
     )
 
 

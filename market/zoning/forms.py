@@ -14,9 +14,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..formtools import REQUIRED
 from ..services.vendors import CATEGORY_LABELS
-
-REQUIRED = _l("This field is required.")
 
 
 class MarketForm(FlaskForm):

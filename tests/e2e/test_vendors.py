@@ -61,7 +61,7 @@ def test_register_approve_and_identify(browser, server):
     assert "136****0001" in card.inner_text()
     shot(cadre, "cadre-queue")
     card.get_by_role("button", name="通过", exact=True).click()
-    assert "已完成" in cadre.content()
+    assert "周阿姨已通过审核，现在可以入场。" in cadre.content()
 
     vendor.reload()
     assert "已通过审核" in vendor.content()
