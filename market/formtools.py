@@ -3,12 +3,25 @@
 from flask import redirect, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 from .extensions import db
 from .services.errors import DomainError
 
 # One wording for an empty required field on every form (WTForms' own differs).
 REQUIRED = _l("This field is required.")
+
+
+def _parsed(_form, field) -> None:
+    # "abc" in a number field: WTForms' own "not a valid integer" is enough; without this
+    # stop, the range check below added a second message about the (missing) number.
+    if field.process_errors:
+        raise StopValidation()
+
+
+def whole_number(low: int, high: int) -> list:
+    """Validators of a required integer field: one clear message whatever was typed."""
+    return [InputRequired(REQUIRED), _parsed, NumberRange(low, high)]
 
 
 def attach_error(form: FlaskForm, error: DomainError, field_map: dict | None = None) -> int:

@@ -2,9 +2,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from ..formtools import REQUIRED
+from ..formtools import REQUIRED, whole_number
 from ..services.vendors import RELIEF_LABELS
 
 YUAN = {"render_kw": {"inputmode": "decimal", "autocomplete": "off"}}
@@ -31,7 +31,7 @@ class ReliefRuleForm(FlaskForm):
         _l("Relief"), choices=[SelectChoice(k, v) for k, v in RELIEF_LABELS.items()]
     )
     percent_off = IntegerField(
-        _l("Percent off the stall fee (100 = free)"), validators=[NumberRange(0, 100)]
+        _l("Percent off the stall fee (100 = free)"), validators=whole_number(0, 100)
     )
 
 

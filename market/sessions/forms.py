@@ -10,10 +10,10 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..formtools import REQUIRED
+from ..formtools import REQUIRED, whole_number
 
 KINDS = [
     SelectChoice("night", _l("Night market")),
@@ -45,7 +45,7 @@ class TemplateForm(FlaskForm):
     cutoff_minutes = IntegerField(
         _l("Check-in cutoff for reserved stalls (minutes after opening)"),
         default=30,
-        validators=[InputRequired(REQUIRED), NumberRange(0, 24 * 60)],
+        validators=whole_number(0, 24 * 60),
     )
     valid_from = DateField(_l("First date"), validators=[InputRequired(REQUIRED)])
     valid_until = DateField(_l("Last date (optional)"), validators=[Optional()])

@@ -11,10 +11,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..formtools import REQUIRED
+from ..formtools import REQUIRED, whole_number
 from ..services.vendors import CATEGORY_LABELS
 
 
@@ -63,7 +63,7 @@ class ZoneForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=40)])
     # No "required": a colour input always has a value; the service checks its format.
     color = StringField(_l("Colour on the map"), default="#2E7D32", render_kw={"type": "color"})
-    sort_order = IntegerField(_l("Order"), default=0, validators=[NumberRange(0, 999)])
+    sort_order = IntegerField(_l("Order"), default=0, validators=whole_number(0, 999))
     categories = CategoriesField(
         _l("Categories sold here"),
         choices=[SelectChoice(k, v) for k, v in CATEGORY_LABELS.items()],
@@ -76,16 +76,15 @@ class ZoneForm(FlaskForm):
 class StallForm(FlaskForm):
     code = StringField(_l("Stall code"), validators=[DataRequired(REQUIRED), Length(max=16)])
     zone_id = SelectField(_l("Zone"), coerce=int, validate_choice=False)
-    width_cm = IntegerField(_l("Width (cm)"), default=200, validators=[DataRequired(REQUIRED)])
-    depth_cm = IntegerField(_l("Depth (cm)"), default=200, validators=[DataRequired(REQUIRED)])
+    # The service names the allowed sizes (0.5 m to 20 m); 0 is a size, not a missing one.
+    width_cm = IntegerField(_l("Width (cm)"), default=200, validators=whole_number(0, 99_999))
+    depth_cm = IntegerField(_l("Depth (cm)"), default=200, validators=whole_number(0, 99_999))
     has_power = BooleanField(_l("Power outlet"))
-    grid_row = IntegerField(_l("Row on the map"), default=0, validators=[NumberRange(0, 199)])
-    grid_col = IntegerField(_l("Column on the map"), default=0, validators=[NumberRange(0, 199)])
-    grid_w = IntegerField(
-        _l("Width on the map (cells)"), default=1, validators=[NumberRange(1, 10)]
-    )
+    grid_row = IntegerField(_l("Row on the map"), default=0, validators=whole_number(0, 199))
+    grid_col = IntegerField(_l("Column on the map"), default=0, validators=whole_number(0, 199))
+    grid_w = IntegerField(_l("Width on the map (cells)"), default=1, validators=whole_number(1, 10))
     grid_h = IntegerField(
-        _l("Height on the map (cells)"), default=1, validators=[NumberRange(1, 10)]
+        _l("Height on the map (cells)"), default=1, validators=whole_number(1, 10)
     )
 
 
@@ -96,12 +95,10 @@ class BulkStallForm(FlaskForm):
         validators=[DataRequired(REQUIRED), Length(max=40)],
         render_kw={"placeholder": "A-01..A-24", "autocapitalize": "characters"},
     )
-    rows = IntegerField(_l("Rows"), default=2, validators=[NumberRange(1, 10)])
-    start_row = IntegerField(
-        _l("First row on the map"), default=0, validators=[NumberRange(0, 199)]
-    )
+    rows = IntegerField(_l("Rows"), default=2, validators=whole_number(1, 10))
+    start_row = IntegerField(_l("First row on the map"), default=0, validators=whole_number(0, 199))
     start_col = IntegerField(
-        _l("First column on the map"), default=0, validators=[NumberRange(0, 199)]
+        _l("First column on the map"), default=0, validators=whole_number(0, 199)
     )
     walkway = BooleanField(_l("Leave a walkway between rows"), default=True)
     has_power = BooleanField(_l("Power outlet"))

@@ -117,6 +117,11 @@ def test_stall_form_errors(demo_app, cadre):
     assert r.status_code == 409 and "重叠" in r.text
     r = post_form(cadre, url, {**base, "code": "A-99", "grid_row": "一"})
     assert r.status_code == 400 and 'value="A-99"' in r.text
+    assert "数值" not in r.text  # one message for "一", not a range message beside it
+    r = post_form(cadre, url, {**base, "code": "A-99", "depth_cm": 0})
+    assert r.status_code == 422 and "0.5" in r.text and "此项必填" not in r.text
+    r = post_form(cadre, url, {**base, "code": "A-99", "width_cm": ""})
+    assert r.status_code == 400 and r.text.count("此项必填") == 1
     with demo_app.app_context():
         other = Zone(market_id=market_id, code="Q", name="其他", color="#000000")
         db.session.add(other)
