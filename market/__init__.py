@@ -100,6 +100,7 @@ def _init_extensions(app: Flask) -> None:
     app.after_request(i18n.remember_choice)
 
     app.jinja_env.filters["fromjson"] = json.loads
+    app.jinja_env.filters["zone_name"] = i18n.zone_name
 
     @app.context_processor
     def _template_globals():

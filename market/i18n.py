@@ -1,8 +1,10 @@
 """Language choice: ?lang= (remembered in a cookie), then Accept-Language, else 简体中文."""
 
 from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
+from babel.dates import get_timezone_location
 from flask import current_app, has_request_context, request
 from flask_babel import get_locale
 
@@ -57,3 +59,12 @@ def remember_choice(response):
             httponly=True,
         )
     return response
+
+
+def zone_name(zone: str | ZoneInfo) -> str:
+    """A timezone as people read it: 中国（上海）时间 / China (Shanghai) Time, not Asia/Shanghai."""
+    try:
+        tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+    except (ZoneInfoNotFoundError, ValueError):  # a bad stored name: shown as it is
+        return str(zone)
+    return get_timezone_location(tz, get_locale())

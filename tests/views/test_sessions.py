@@ -73,6 +73,10 @@ def test_demo_cadre_sees_two_weeks_of_night_and_weekend_morning_sessions(demo_ap
     assert page.text.count("<td>18:00–22:30</td>") == 15  # today and the 14 days after it
     assert page.text.count("<td>06:00–08:30</td>") == 4  # 28, 29 Nov, 5, 6 Dec
     assert "Closed now. Opens tonight at 18:00" in page.text
+    assert "China (Shanghai) Time" in page.text and "Asia/Shanghai" not in page.text
+    zh = cadre.get(f"/sessions/markets/{ids['market']}?lang=zh").text
+    assert "中国（上海）时间" in zh
+    cadre.get(f"/sessions/markets/{ids['market']}?lang=en")
     later = cadre.get(f"/sessions/markets/{ids['market']}?from=2026-12-08&lang=en")
     assert "No sessions on these dates." in later.text
 
