@@ -67,7 +67,7 @@ def test_taken_stall_then_one_tap_on_a_suggestion(demo_app, client, auth, evenin
 def test_electricity_extra(demo_app, client, auth, evening):
     auth.login("13800000003")
     page = client.get(f"/s/{evening['A-03']}").text
-    assert "+¥3.00" in page and "用电合计 ¥18.00" in page  # priced before it is ticked
+    assert "+¥3.00" in page and "含用电共 ¥18.00" in page  # priced before it is ticked
     r, _, _ = confirm(client, evening["A-03"], uses_power="y")
     assert "¥18.00" in client.get(r.headers["Location"]).text
 
