@@ -79,6 +79,7 @@ OBJECT_ROUTES = {
     "ledger.account_active": {"account_id": "ledger_account"},
     "ledger.expenses": {"org_id": "org"},
     "ledger.approve_expense": {"expense_id": "expense"},
+    "ledger.reject_expense": {"expense_id": "expense"},
     "ledger.receipt": {"expense_id": "expense"},
     "ledger.periods": {"org_id": "org"},
     "ledger.close_month": {"org_id": "org"},
@@ -136,6 +137,7 @@ OBJECT_ROUTES = {
     "api_v1.ledger_verify": {"org_id": "org"},
     "api_v1.ledger_record_expense": {"org_id": "org"},
     "api_v1.ledger_approve_expense": {"expense_id": "expense"},
+    "api_v1.ledger_reject_expense": {"expense_id": "expense"},
     "api_v1.ledger_close_month": {"org_id": "org"},
     "api_v1.ledger_closed_months": {"org_id": "org"},
 }
@@ -181,6 +183,7 @@ API_BODIES = {
     ("api_v1.void_payment", "POST"): {"reason": "试"},
     ("api_v1.create_fee_rule", "POST"): {"base_fen": 500},
     ("api_v1.session_cancel", "POST"): {"reason": "试"},
+    ("api_v1.ledger_reject_expense", "POST"): {"reason": "试"},
     ("api_v1.session_extend", "POST"): {"ends_at": "2099-01-01T00:00:00Z"},
     ("api_v1.MarketTemplatesView", "POST"): {
         "name": "试",

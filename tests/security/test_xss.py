@@ -34,7 +34,7 @@ FREE_TEXT = {
     "ledger_entries": ["description"],
     "ledger_lines": ["memo"],
     "complaints": ["text"],
-    "expenses": ["description"],
+    "expenses": ["description", "rejection_reason"],
 }
 NOT_FREE_TEXT = {
     "validated by a service rule (digits, codes, slugs, zones, colours)": [
