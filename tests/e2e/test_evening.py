@@ -7,6 +7,7 @@ governance-fund share. First, while the session is open, the vendor's and guide'
 English."""
 
 import io
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -159,8 +160,11 @@ def test_the_whole_evening(browser, evening):
     assert 20.0 in [c for c in rows[-1] if isinstance(c, float | int)]
 
     cadre.goto(f"{server}/ledger/1/periods")
-    cadre.locator("details.confirm-step > summary", has_text="结账").click()
-    cadre.locator("details.confirm-step").get_by_role("button").click()
+    closing = cadre.locator("details.confirm-step").filter(
+        has=cadre.locator("summary", has_text=re.compile("^结账$"))
+    )
+    closing.locator("summary").click()
+    closing.get_by_role("button").click()
     assert "40%" in cadre.content()
     verified = flask(env, "ledger", "verify")
     assert "ledger intact" in verified.stdout

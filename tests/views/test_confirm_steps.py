@@ -3,17 +3,18 @@ summary is the first button and whose body says what happens and holds the real 
 No script: the step is plain HTML, so the pages are read as HTML here."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
 
 from market.extensions import db
-from market.models import Market, MarketSession, Organization, Stall
+from market.models import Market, MarketClosure, MarketSession, Organization, SessionTemplate, Stall
 from market.services import ledger, sessions
 from market.services.clock import FixedClock
 from market.services.ledger import Line
+from tests import builders
 from tests.conftest import csrf_from
 
 VOID = {"input", "br", "hr", "img", "meta", "link", "col", "area", "base", "source", "wbr"}
@@ -277,3 +278,53 @@ def test_a_refused_month_close_comes_back_with_the_step_open(demo_app, cadre, or
     )
     assert r.status_code == 422 and "only after it has ended" in r.text
     assert Page(r.text).step("Close month").is_open
+
+
+def test_lifting_a_closure_and_removing_a_template_ask_first(demo_app, cadre, evening):
+    with demo_app.app_context():
+        market_id = db.session.scalar(select(Market.id).where(Market.slug == "jinhui"))
+        template_id = db.session.scalar(
+            select(SessionTemplate.id).where(SessionTemplate.market_id == market_id)
+        )
+    form = cadre.get(f"/sessions/markets/{market_id}/closures/new").text
+    r = cadre.post(
+        f"/sessions/markets/{market_id}/closures/new",
+        data={
+            "csrf_token": csrf_from(form),
+            "first_date": "2026-11-30",
+            "last_date": "2026-12-02",
+            "reason": "道路施工",
+        },
+    )
+    assert r.status_code == 302
+    with demo_app.app_context():
+        closure_id = db.session.scalar(select(MarketClosure.id))
+    page = Page(cadre.get(f"/sessions/markets/{market_id}?lang=en").text)
+    assert_guards(page, "Lift", f"/sessions/closures/{closure_id}/lift", "opens again on")
+    page = Page(cadre.get(f"/sessions/templates/{template_id}/edit?lang=en").text)
+    assert_guards(
+        page, "Remove", f"/sessions/templates/{template_id}/remove", "stops planning sessions"
+    )
+
+
+def test_every_reconcile_button_asks_first(demo_app, cadre, org_id):
+    with demo_app.app_context():
+        market = db.session.scalar(select(Market).where(Market.slug == "jinhui"))
+        for day in (10, 11):  # two closed evenings waiting for their money to be checked
+            start = datetime(2026, 11, day, 10, 0, tzinfo=UTC)
+            builders.session(
+                market,
+                starts_at=start,
+                business_date=date(2026, 11, day),
+                state="closed",
+                kind="special",
+                opened_at=start,
+                closed_at=start + timedelta(hours=4),
+            )
+        db.session.commit()
+    page = Page(cadre.get(f"/ledger/{org_id}/periods?lang=en").text)
+    reconciling = [f for f in page.forms if f.action.endswith("/reconcile")]
+    assert len(reconciling) >= 2 and all(f.in_step for f in reconciling)
+    steps = [s for s in page.steps if s.summary == "Mark reconciled"]
+    assert len(steps) == len(reconciling)
+    assert all("the day is locked for good" in " ".join(s.text.split()) for s in steps)
