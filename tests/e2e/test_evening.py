@@ -132,7 +132,7 @@ def test_the_whole_evening(browser, evening):
 
     guide.goto(f"{server}/guide/shift")
     guide.get_by_role("button", name="交给干部").click()
-    assert "等待干部清点" in guide.content()
+    guide.get_by_text("等待干部清点").first.wait_for()  # the page reloads after the POST
 
     # The cadre counts the cash, closes the session, reads and downloads the takings.
     login(cadre, server, "13800000001")
