@@ -15,7 +15,7 @@ control_socket_disable = True
 
 
 # The one scheduler runs in the master, started once before the workers are forked; workers
-# never start one (README, "Scheduler"). SCHEDULER=off leaves it out (a dedicated
+# never start one (docs/scheduler.md). SCHEDULER=off leaves it out (a dedicated
 # `flask --app app market scheduler` process, or another host, runs it instead).
 def when_ready(server):
     from market.scheduler import start_in_master
@@ -23,12 +23,13 @@ def when_ready(server):
     start_in_master()
 
 
-# Compile the templates and open a connection per thread before the worker takes requests
-# (market/warmup.py says why).
+# Compile the templates and open a connection per thread before the worker takes requests,
+# then freeze what that left for the garbage collector to ignore (market/warmup.py says why).
 def post_worker_init(worker):
-    from market.warmup import warm
+    from market.warmup import freeze, warm
 
     warm(worker.wsgi, connections=worker.cfg.threads)
+    freeze()
 
 
 def on_exit(server):

@@ -3,13 +3,14 @@
 Foundation benchmark: the rendered login page (session, CSRF token, translations, template)
 against /healthz (one SELECT 1). Later benchmarks (the opening rush, the year's reports) add
 their own sections here: the opening rush (bench/rush.py), `ledger verify` over a year
-(bench/ledger.py) and the monthly report over a year (bench/reports.py). Name some to run
+(bench/ledger.py), the monthly report over a year (bench/reports.py) and the city rush
+through nginx to two instances (bench/city.py, PostgreSQL only). Name some to run
 only those: `python -m bench ledger reports`."""
 
 import os
 import sys
 
-from . import ledger, reports, rush
+from . import areas, city, ledger, reports, rush, scale
 from .load import hammer
 from .server import running_server
 
@@ -34,6 +35,9 @@ PARTS = {
     "rush": rush.run,
     "ledger": ledger.run,
     "reports": reports.run,
+    "areas": areas.run,
+    "scale": scale.run,
+    "city": city.run,
 }
 
 

@@ -32,7 +32,8 @@ def _best(func, runs: int = 3) -> tuple[float, object]:
     return best, value
 
 
-def _generate(url: str, instance: str) -> float:
+def generate(url: str, instance: str, days: int = 365) -> float:
+    """The demo and `days` days of trade in the database at `url`; the seconds it took."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -45,15 +46,17 @@ def _generate(url: str, instance: str) -> float:
     for args in (["db", "upgrade"], ["market", "demo"]):
         subprocess.run([*flask, *args], cwd=ROOT, env=env, check=True, capture_output=True)
     start = time.perf_counter()
-    subprocess.run([*flask, "market", "year-data"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [*flask, "market", "year-data", "--days", str(days)], cwd=ROOT, env=env, check=True
+    )
     return time.perf_counter() - start
 
 
 def measure(url: str, instance: str) -> dict:
     from market import create_app
     from market.extensions import db
-    from market.services import ledger
-    from market.services.ledger_chain import ROWS_SQL, canonical_bytes
+    from market.services.ledger import entries as ledger
+    from market.services.ledger.chain import ROWS_SQL, canonical_bytes
 
     app = create_app(
         {
@@ -108,7 +111,7 @@ def run(server_url: str | None, label: str) -> None:
         tempfile.TemporaryDirectory(prefix="ledger-") as instance,
         scratch_database(server_url) as url,
     ):
-        generate_s = _generate(url, instance)
+        generate_s = generate(url, instance)
         m = measure(url, instance)
     print(f"\n== ledger verify over a year on {label} ==")
     print(

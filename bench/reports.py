@@ -1,5 +1,6 @@
-"""The monthly report over a year of trade (issue 9): services.reports.monthly_summary timed
-against one hand-written SQL GROUP BY over the same rows (target: at most 3 × as slow).
+"""The monthly report over a year of trade (issue 9):
+services.reports.summaries.monthly_summary timed against one hand-written SQL GROUP BY over the
+same rows (target: at most 3 × as slow).
 
 A scratch database (SQLite, or PostgreSQL next to TEST_DATABASE_URL) gets the demo and
 `flask market year-data` (the same year as the ledger benchmark: 300 stalls, two sessions a
@@ -14,13 +15,13 @@ import time
 
 from sqlalchemy import func, select, text
 
+from bench.data.yeardata import demo_market
 from market import create_app
 from market.extensions import db
 from market.models import MarketSession
-from market.services import reports
-from market.services.yeardata import demo_market
+from market.services.reports import summaries as reports
 
-from .ledger import _generate
+from .ledger import generate
 from .server import scratch_database
 
 REPEAT = 7
@@ -53,8 +54,9 @@ def _timed(work) -> tuple[float, object]:
     return (time.perf_counter() - started) * 1000, result
 
 
-def _compare(market, span: reports.DateRange, label: str) -> float:
-    """Median of REPEAT runs each, taken in turns so that both see the same machine load."""
+def compare(market, span: reports.DateRange) -> tuple[float, float, int]:
+    """Medians of REPEAT runs each, taken in turns so that both see the same machine load:
+    (service ms, hand-written ms, check-ins in the span)."""
     service_times, sql_times = [], []
     for _ in range(REPEAT):
         ms, summary = _timed(lambda: reports.monthly_summary(market, span))
@@ -68,16 +70,20 @@ def _compare(market, span: reports.DateRange, label: str) -> float:
     by_day = {str(r.day): (r.cash, r.code) for r in rows}
     for d in summary.days:  # the two must agree before their times mean anything
         assert by_day[str(d["date"])] == (d["cash"], d["code"]), d["date"]
-    service_ms, sql_ms = statistics.median(service_times), statistics.median(sql_times)
+    return statistics.median(service_times), statistics.median(sql_times), summary.totals["charges"]
+
+
+def _compare(market, span: reports.DateRange, label: str) -> float:
+    service_ms, sql_ms, charges = compare(market, span)
     ratio = service_ms / max(sql_ms, 0.001)
     print(
         f"{label}: service {service_ms:.1f} ms, hand-written GROUP BY {sql_ms:.1f} ms, "
-        f"ratio {ratio:.2f}  (target <= 3), {summary.totals['charges']} check-ins"
+        f"ratio {ratio:.2f}  (target <= 3), {charges} check-ins"
     )
     return ratio
 
 
-def _spans(market) -> tuple[reports.DateRange, reports.DateRange]:
+def spans(market) -> tuple[reports.DateRange, reports.DateRange]:
     """The middle month of the generated year, and the whole year."""
     first, last = db.session.execute(
         select(func.min(MarketSession.business_date), func.max(MarketSession.business_date)).where(
@@ -89,23 +95,27 @@ def _spans(market) -> tuple[reports.DateRange, reports.DateRange]:
     return month, reports.DateRange(first, last)
 
 
+def analyze() -> None:
+    """Planner statistics, as a live database has them (autovacuum on PostgreSQL; PRAGMA
+    optimize or ANALYZE on SQLite): without them SQLite scans every check-in."""
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+
+
 def run(server_url: str | None, label: str) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="reports-") as instance,
         scratch_database(server_url) as url,
     ):
-        generate_s = _generate(url, instance)
+        generate_s = generate(url, instance)
         app = create_app(
             {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": instance, "SECRET_KEY": "bench"}
             | {"SCHEDULER": False}
         )
         with app.app_context():
-            # Planner statistics, as a live database has them (autovacuum on PostgreSQL;
-            # PRAGMA optimize or ANALYZE on SQLite): without them SQLite scans every check-in.
-            db.session.execute(text("ANALYZE"))
-            db.session.commit()
+            analyze()
             market = demo_market()
-            month, year = _spans(market)
+            month, year = spans(market)
             print(
                 f"\n== monthly report on {label}: a year of trade ({generate_s:.0f} s to make) =="
             )

@@ -8,7 +8,7 @@ from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, dbsetup, errors, i18n, security, weblog
+from . import assets, config, dbsetup, errors, i18n, security, weblog
 from .extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    app.json = i18n.JSONProvider(app)  # lazy strings as plain text, never as HTML
     app.config.from_object(config.Defaults)
     if test_config is not None and "INSTANCE_PATH" in test_config:
         app.instance_path = test_config["INSTANCE_PATH"]
@@ -55,11 +56,18 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
+    # Every flush bumps markets.data_version when it wrote what workers cache per market.
+    from .services.common import versions  # noqa: F401
+
+    # Registered after the extension, so it runs before it (teardowns run in reverse order):
+    # a ROLLBACK on a connection the database dropped must not escape as a bare 500.
+    app.teardown_appcontext(errors.release_session)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     htmx.init_app(app)
     compress.init_app(app)
+    assets.init_app(app)  # digest names for static files (a year in caches)
 
     @app.after_request
     def static_in_memory(response):
@@ -78,18 +86,11 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "info"
+    login_manager.unauthorized_handler(errors.unauthorized)
 
-    @login_manager.user_loader
-    def load_user(value: str):
-        from .models import User
+    from .auth import browser
 
-        user_id, _, version = value.partition(":")
-        if not (user_id.isdigit() and version.isdigit()):
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or user.token_version != int(version):
-            return None
-        return user
+    browser.init_app(login_manager)  # the session cookie is checked against the server
 
     @app.before_request
     def _declare_write_intent():
@@ -101,10 +102,11 @@ def _init_extensions(app: Flask) -> None:
 
     app.jinja_env.filters["fromjson"] = json.loads
     app.jinja_env.filters["zone_name"] = i18n.zone_name
+    app.jinja_env.filters["datetimeformat"] = i18n.datetimeformat
 
     @app.context_processor
     def _template_globals():
-        from .services import access
+        from .services.auth import access
 
         return {"html_lang": i18n.html_lang, "access": access}
 
@@ -112,10 +114,13 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from . import api
     from .admin import bp as admin_bp
+    from .areas import bp as areas_bp
     from .auth import bp as auth_bp
     from .checkin import bp as checkin_bp
     from .complaints import bp as complaints_bp
+    from .draws import bp as draws_bp
     from .fees import bp as fees_bp
+    from .fund import bp as fund_bp
     from .guide import bp as guide_bp
     from .ledger import bp as ledger_bp
     from .main import bp as main_bp
@@ -132,5 +137,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(complaints_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(areas_bp)
+    app.register_blueprint(fund_bp)
+    app.register_blueprint(draws_bp)
     api.init_app(app)
     csrf.exempt(api.bp)

@@ -50,6 +50,23 @@ def from_environment(instance_path: str) -> dict:
         # How many reverse proxies in front of us may set X-Forwarded-* (0: trust none).
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
         "LOG_JSON": _bool("LOG_JSON", True),
+        **_scheduler_timing(),
+    }
+
+
+def _scheduler_timing() -> dict:
+    """SCHEDULER_TICK_SECONDS (default 60, on the minute; a divisor of 60): drills and fault
+    tests tick every few seconds. The lease and the grace time follow it."""
+    raw = os.environ.get("SCHEDULER_TICK_SECONDS")
+    if not raw:
+        return {}
+    tick = int(raw)
+    if tick <= 0 or 60 % tick:
+        raise ValueError(f"SCHEDULER_TICK_SECONDS={raw}: give a divisor of 60")
+    return {
+        "SCHEDULER_TICK_SECONDS": tick,
+        "SCHEDULER_LEASE_SECONDS": tick * 3 // 2,
+        "SCHEDULER_MISFIRE_GRACE_SECONDS": max(1, tick * 5 // 6),
     }
 
 
@@ -73,9 +90,25 @@ class Defaults:
     COMPRESS_BR_LEVEL = 5
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    # /healthz says "disk": "low" under this much free space where uploads and SQLite live.
+    DISK_FREE_FLOOR_MB = 200
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STRATEGY = "fixed-window"
-    LOGIN_RATE_LIMIT = "5 per minute"
+    # Redis is optional, so its failure must be too: give up on it within a third of a second
+    # and count in this process's memory until it answers again (flask-limiter checks back).
+    REDIS_TIMEOUT_SECONDS = 0.3
+    RATELIMIT_STORAGE_OPTIONS = {
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+    }
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # Wrong passwords (market/services/auth/login_limits.py): per phone, and a higher count per
+    # client address so one vendor's typos on a market's shared Wi-Fi lock out nobody else.
+    LOGIN_PHONE_LIMIT = 5
+    LOGIN_ADDRESS_LIMIT = 30
+    LOGIN_WINDOW_SECONDS = 15 * 60
+    LOGIN_LIMIT_REDIS_PREFIX = "market:login-failures:"
     # Public complaints: per sending address, per stall (or market), and tracking-page reads.
     COMPLAINT_ADDRESS_LIMIT = "5 per minute;60 per day"
     COMPLAINT_PLACE_LIMIT = "20 per hour"
@@ -84,9 +117,13 @@ class Defaults:
     # The scheduler (market/scheduler.py): a SQLite lease outlives one missed tick, so a live
     # holder keeps it and a dead one is replaced within two ticks; the PostgreSQL advisory
     # lock key is any constant shared by every process of one deployment.
+    SCHEDULER_TICK_SECONDS = 60
     SCHEDULER_LEASE_SECONDS = 90
     SCHEDULER_LOCK_KEY = 0x7469_6465_0001
     SCHEDULER_MISFIRE_GRACE_SECONDS = 50
+    # On PostgreSQL a tick whose clock is ahead of the database's by more than this does
+    # nothing (services.sessions.clockguard): a clock days ahead would end evenings early.
+    SCHEDULER_CLOCK_SKEW_MINUTES = 5
     # flask-smorest
     API_TITLE = "Tidal market API"
     API_VERSION = "v1"

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 from .extensions import db
-from .services.errors import DomainError
+from .services.common.errors import DomainError
 
 # One wording for an empty required field on every form (WTForms' own differs).
 REQUIRED = _l("This field is required.")
@@ -35,21 +35,29 @@ def attach_error(form: FlaskForm, error: DomainError, field_map: dict | None = N
     return error.status
 
 
+def run_submitted(form: FlaskForm, action, field_map: dict | None = None):
+    """A submitted form: if valid, run `action` (which returns where to go next), commit and
+    give the redirect; else the 4xx status, the form holding its errors."""
+    if not form.validate():
+        return 400
+    try:
+        target = action()
+    except DomainError as e:
+        db.session.rollback()
+        return attach_error(form, e, field_map)
+    db.session.commit()
+    return redirect(target)
+
+
 def submit(form: FlaskForm, action, template: str, field_map: dict | None = None, **context):
-    """On a valid POST run `action` (which returns where to go next), commit and redirect;
-    otherwise, or when a rule says no, show the form again with its errors and a 4xx."""
+    """On a valid POST run `action`, commit and redirect; otherwise, or when a rule says no,
+    show the form again with its errors and a 4xx."""
     status = 200
-    if form.validate_on_submit():
-        try:
-            target = action()
-        except DomainError as e:
-            db.session.rollback()
-            status = attach_error(form, e, field_map)
-        else:
-            db.session.commit()
-            return redirect(target)
-    elif form.is_submitted():
-        status = 400
+    if form.is_submitted():
+        outcome = run_submitted(form, action, field_map)
+        if not isinstance(outcome, int):
+            return outcome
+        status = outcome
     return render_template(template, form=form, **context), status
 
 

@@ -3,10 +3,37 @@
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import flask_babel
 from babel import Locale
 from babel.dates import get_timezone_location
 from flask import current_app, has_request_context, request
-from flask_babel import get_locale
+from flask.json.provider import DefaultJSONProvider
+from flask_babel import LazyString, get_locale
+from markupsafe import Markup, escape
+
+
+def _lazy_string_as_text(self) -> Markup:
+    return escape(str(self))
+
+
+# Flask-Babel's lazy string calls itself safe HTML (`__html__` returns the text as it is), so
+# Jinja printed `_l("History of %(name)s", name=user_text)` unescaped: a vendor named
+# `<b>x</b>` was live markup on a report. Our messages are plain text, the values formatted
+# into them are often typed by people: a lazy string is escaped like any other str (in Jinja,
+# WTForms labels, flashed messages). `str()` of it is unchanged.
+LazyString.__html__ = _lazy_string_as_text
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON turns anything with `__html__` into that HTML: a lazy string goes out as
+    its plain text instead, as it did before it was escaped in pages."""
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, LazyString):
+            return str(o)
+        return DefaultJSONProvider.default(o)
+
 
 LANG_COOKIE = "lang"
 # What people type in ?lang= mapped to our catalogs.
@@ -68,3 +95,15 @@ def zone_name(zone: str | ZoneInfo) -> str:
     except (ZoneInfoNotFoundError, ValueError):  # a bad stored name: shown as it is
         return str(zone)
     return get_timezone_location(tz, get_locale())
+
+
+# English "short" is US-style ("12/6/26, 12:23 AM"), which reads as June in most places; one
+# unambiguous day-month-year with a 24-hour clock, as the Chinese short form already is.
+SHORT_EN = "d MMM y HH:mm"
+
+
+def datetimeformat(value, format: str = "medium") -> str:
+    """Flask-Babel's filter, with the short English form above."""
+    if format == "short" and get_locale().language == "en":
+        format = SHORT_EN
+    return flask_babel.format_datetime(value, format)

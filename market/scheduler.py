@@ -1,6 +1,7 @@
 """APScheduler wiring: one job, `tick`, every minute, acting in exactly one process.
 
-The work lives in services.sessions.reconcile; this module only decides when and where it runs.
+The work lives in services.sessions.tide (`reconcile`); this module only decides when and
+where it runs.
 
 Where: gunicorn's master starts it (gunicorn.conf.py `when_ready` → `start_in_master`), so
 `make run` and the Docker image run one scheduler whatever the number of workers; workers
@@ -13,6 +14,9 @@ Who acts: however many schedulers run (several hosts, a stray process), one hold
 and the others wait and take over when it goes: on PostgreSQL a session-level advisory lock
 on a dedicated connection (released by the server when the process or its connection dies),
 on SQLite a lease row renewed on each tick and taken over once it has expired.
+
+When: on PostgreSQL a tick whose clock is ahead of the database server's does nothing and
+says so (services.sessions.clockguard explains why SQLite cannot tell).
 """
 
 import contextlib
@@ -33,7 +37,9 @@ from sqlalchemy.pool import NullPool
 from .dbsetup import write_intent
 from .extensions import db
 from .models import SchedulerLease
-from .services import clock, sessions
+from .services.common import clock, ticks
+from .services.sessions import clockguard
+from .services.sessions import tide as sessions
 
 log = logging.getLogger("market.scheduler")
 
@@ -155,6 +161,17 @@ class TickRunner:
     def __init__(self, app: Flask, lock=None):
         self.app = app
         self.lock = lock if lock is not None else make_lock(app)
+        self.acts = None  # unknown until the first tick
+
+    def _acting(self, acts: bool) -> bool:
+        """Say when this process starts or stops being the one that acts (not every tick)."""
+        if acts != self.acts:
+            if acts:
+                log.info("pid %d holds the scheduler lock and acts", os.getpid())
+            else:
+                log.info("another scheduler holds the lock: pid %d stands by", os.getpid())
+        self.acts = acts
+        return acts
 
     def run(self) -> sessions.TickReport | None:
         """The report when this process acted, None when another one holds the lock."""
@@ -162,10 +179,15 @@ class TickRunner:
             token = write_intent.set(True)
             try:
                 now = clock.now()
-                if not self.lock.acquire(now):
-                    log.debug("another scheduler holds the lock")
+                if not self._acting(self.lock.acquire(now)):
                     return None
+                refusal = clockguard.check(now)
+                if refusal is not None:  # a clock ahead would end evenings early: do nothing
+                    clockguard.record(refusal)
+                    db.session.commit()
+                    return sessions.TickReport(now, refused=refusal.message())
                 report = sessions.reconcile(now)
+                other = ticks.run(now)  # votes to close, draws to reveal …
                 db.session.commit()
             except Exception:
                 db.session.rollback()
@@ -173,6 +195,8 @@ class TickRunner:
                 return None
             finally:
                 write_intent.reset(token)
+        if other:
+            log.info("; ".join(other))
         if report.generated or report.opened or report.closed or report.errors:
             log.info("; ".join(report.lines()))
         return report
@@ -203,13 +227,15 @@ def _no_fork_during_a_tick() -> None:
 
 
 def build_scheduler(runner: TickRunner, config, scheduler_class=None):
-    """The one job: every minute on the minute, and once at start to catch up at once.
+    """The one job: every minute on the minute (SCHEDULER_TICK_SECONDS), and once at start to
+    catch up at once.
     A late run within the grace time still runs; missed runs coalesce into one; a slow tick
     never overlaps the next."""
     scheduler = (scheduler_class or BackgroundScheduler)(timezone=UTC)
+    every = config["SCHEDULER_TICK_SECONDS"]
     scheduler.add_job(
         tick,
-        CronTrigger(second=0, timezone=UTC),
+        CronTrigger(second=0 if every == 60 else f"*/{every}", timezone=UTC),
         args=[runner],
         id=JOB_ID,
         name="reconcile market sessions",

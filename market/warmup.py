@@ -6,6 +6,7 @@ ORM mappers and compile the same SQL, and the first check-ins waited half a seco
 (the whole p99 of the opening-rush benchmark), and all but one of them opened its database
 connection then. Warming reads only: nothing is written."""
 
+import gc
 import logging
 
 from flask import Flask
@@ -46,6 +47,17 @@ def warm(app: Flask, connections: int = 1) -> int:
     return len(names)
 
 
+def freeze() -> int:
+    """Take what the worker holds once warm (modules, templates, mappers, compiled SQL: some
+    200,000 objects that live as long as the process) out of the garbage collector's
+    generations. Otherwise every full collection walks them all again, and a page that builds
+    thousands of objects triggers several: a 3,000-stall board took 509 ms instead of 151.
+    Returns how many objects were frozen."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def _fill_pool(connections: int) -> None:
     pool = db.engine.pool
     wanted = min(connections, pool.size()) if hasattr(pool, "size") else 1
@@ -57,7 +69,9 @@ def _fill_pool(connections: int) -> None:
 def _walk_a_scan() -> None:
     """What a stall's scan reads, for a shopper and for a vendor (the check-in reads the same)."""
     from .complaints.pages import card_page
-    from .services import checkin, clock, zoning
+    from .services.checkin import checkins as checkin
+    from .services.common import clock
+    from .services.zoning import places as zoning
 
     qr_token = db.session.scalar(
         select(Stall.qr_token).where(Stall.status == StallStatus.ACTIVE).limit(1)

@@ -14,7 +14,7 @@ from market.models import (
     Zone,
     utcnow,
 )
-from market.services import accounts
+from market.services.auth import accounts
 
 _seq = itertools.count(1)
 

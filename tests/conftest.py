@@ -11,8 +11,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from market import create_app
+from market.demo.load import load_demo
 from market.extensions import db
-from market.services.demo import load_demo
 
 
 def _per_worker(url: str | None) -> str | None:
@@ -44,6 +44,7 @@ def base_config(tmp_path, url: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "RATELIMIT_STORAGE_URI": "memory://",
+        "REDIS_URL": None,  # login limits count in the test's own database, whatever the env
         "PASSWORD_HASH_METHOD": FAST_HASH,
         "SCHEDULER": False,
     }

@@ -7,7 +7,7 @@ from sqlalchemy import func, select, text
 
 from market.extensions import db
 from market.models import LedgerEntry, LedgerLine, Role
-from market.services import ledger
+from market.services.ledger import entries as ledger
 from tests import builders as b
 
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # 19:00 in Shanghai

@@ -48,7 +48,7 @@ def test_downgrade_and_upgrade_again(empty_database_url, tmp_path):
 
 
 def test_session_notes_of_before_the_codes_become_codes(empty_database_url, tmp_path):
-    from market.services.demo import load_demo
+    from market.demo.load import load_demo
 
     app = create_app(base_config(tmp_path, empty_database_url))
     with app.app_context():

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, func, select, text
 from market import create_app, scheduler, warmup
 from market.extensions import db
 from market.models import MarketSession, SchedulerLease
-from market.services.clock import FixedClock
+from market.services.common.clock import FixedClock
 from tests.conftest import PG_URL, base_config, truncate_all
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +53,18 @@ def test_one_job_tick_every_minute_coalesced(sqlite_app):
     assert fields["second"] == "0" and fields["minute"] == "*"
     assert job.next_run_time <= datetime.now(UTC)  # catches up at start, not a minute later
     assert not sched.running
+
+
+def test_a_drill_ticks_every_few_seconds_and_the_lease_follows(sqlite_app, monkeypatch):
+    monkeypatch.setenv("SCHEDULER_TICK_SECONDS", "5")
+    config = create_app(base_config(Path(sqlite_app.instance_path), "sqlite://")).config
+    assert config["SCHEDULER_LEASE_SECONDS"] == 7  # outlives one tick only, as 90 s a minute
+    sched = scheduler.build_scheduler(scheduler.TickRunner(sqlite_app, lock=object()), config)
+    fields = {f.name: str(f) for f in sched.get_jobs()[0].trigger.fields}
+    assert fields["second"] == "*/5"
+    monkeypatch.setenv("SCHEDULER_TICK_SECONDS", "7")  # not a divisor of 60: refused
+    with pytest.raises(ValueError, match="divisor of 60"):
+        create_app(base_config(Path(sqlite_app.instance_path), "sqlite://"))
 
 
 def test_a_tick_holds_the_fork_guard():
@@ -159,7 +171,7 @@ def pg_app(request, tmp_path):
     app.config["BACKEND"] = "postgresql"
     app.config["LOCK_KEY"] = uuid.uuid4().int % 2**62  # other test runs hold their own
     with app.app_context():
-        from market.services.demo import load_demo
+        from market.demo.load import load_demo
 
         load_demo()
         db.session.commit()
@@ -236,6 +248,7 @@ def test_postgres_lock_is_released_by_the_server_when_the_backend_goes(pg_app):
 
 
 def test_tick_command_across_an_opening_and_a_closing(demo_app):
+    demo_app.config["CLOCK"] = FixedClock(T0)  # the real time: --now stays within a day of it
     runner = demo_app.test_cli_runner()
     r = runner.invoke(args=["market", "tick", "--now", "2026-11-23T17:55+08:00"])
     assert r.exit_code == 0, r.output

@@ -5,7 +5,10 @@ from sqlalchemy import func, select
 from ..auth.decorators import roles_required
 from ..extensions import db
 from ..models import Market, Organization, Role, Stall, Vendor, VendorStatus, Zone
-from ..services import access, handovers
+from ..services.auth import access
+from ..services.common.clock import now
+from ..services.guide import handovers
+from ..services.reports import todo
 from . import bp
 
 
@@ -47,4 +50,5 @@ def dashboard():
         pending=pending,
         holding=handovers.cash_not_handed_over(org_ids),
         waiting=handovers.pending_for(org_ids),
+        todos={org.id: todo.for_cadre(org, current_user, now()) for org in organizations},
     )

@@ -31,11 +31,15 @@ bp = Blueprint("api_v1", __name__, url_prefix="/api/v1", description="Tidal mark
 
 def init_app(app):
     from . import (  # noqa: F401  (registers the operations on bp)
+        areas,
         checkins,
         complaints,
+        draws,
+        fund,
         guide,
         ledger,
         reports,
+        reset_codes,
         routes,
         sessions,
         vendors,

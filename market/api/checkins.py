@@ -7,10 +7,16 @@ from sqlalchemy.orm import joinedload
 
 from ..dbsetup import late_write
 from ..extensions import db
-from ..models import CheckIn, FeeRule, Payment, Stall, Vendor
-from ..services import access, checkin, fees, idempotency, payments, sessions, zoning
-from ..services.clock import now
-from ..services.errors import NotFound
+from ..models import CheckIn, CheckInState, FeeRule, Payment, Stall, Vendor
+from ..services.auth import access
+from ..services.checkin import checkins as checkin
+from ..services.checkin import payments, stall_read
+from ..services.common import idempotency
+from ..services.common.clock import now
+from ..services.common.errors import NotFound
+from ..services.fees import rules as fees
+from ..services.sessions import tide as sessions
+from ..services.zoning import places as zoning
 from . import bp
 from .common import errors, managers_only, page_of, staff_only
 from .routes import BEARER, MAX_ID
@@ -134,6 +140,8 @@ def _vendor_for(stall: Stall, data: dict) -> Vendor:
 @errors(401, 403, 404, 409, 422)
 def create_checkin(data):
     """Check in on a stall of the open session (yourself, or as staff a named vendor)."""
+    if "vendor_id" not in data and (answer := _own_checkin(data)) is not None:
+        return answer
 
     def run():
         stall = _stall(data)
@@ -156,6 +164,74 @@ def create_checkin(data):
         return checkin_out(ci), 201
 
     return idempotent("checkins", data, run, CheckInSchema)
+
+
+def _own_checkin(data: dict):
+    """A vendor checking in themself: the stall, the vendor, tonight and the stored answer of
+    the Idempotency-Key in one read (checkin.stall_read), the answer built from what was
+    inserted. None leaves it to the general path (no such stall or vendor: its 404s)."""
+    user = _user()
+    key = request.headers.get("Idempotency-Key")
+    key = idempotency.check_key(key) if key is not None else None
+    at = stall_read.at_stall(
+        now(),
+        token=data.get("stall_token"),
+        stall_id=data.get("stall_id"),
+        user_id=user.id,
+        replay=("checkins", key) if key is not None else None,
+    )
+    if at is None or at.vendor is None:
+        return None
+    digest = idempotency.request_hash({"path": request.path, **data})
+    if key is not None and (stored := idempotency.judge(at.stored, digest)):
+        return make_response(jsonify(stored.body), stored.status)
+    position = (
+        (data["latitude"], data["longitude"])
+        if "latitude" in data and "longitude" in data
+        else None
+    )
+    done = checkin.confirm(
+        at,
+        now(),
+        actor=user,
+        position=position,
+        uses_power=data["uses_power"],
+        ip=request.remote_addr,
+    )
+    body = CheckInSchema().dump(checkin_out(done.checkin) if done.checkin else confirmed_out(done))
+    status = 201
+    if key is not None:
+        stored = idempotency.remember(user, "checkins", key, digest, status, body)
+        body, status = stored.body, stored.status
+    db.session.commit()
+    return make_response(jsonify(body), status)
+
+
+def confirmed_out(done: checkin.Confirmed) -> dict:
+    """`checkin_out` of a check-in just made: no payments yet, the whole fee unpaid."""
+    b = done.breakdown
+    return {
+        "id": done.id,
+        "market_id": done.market_id,
+        "session_id": done.session_id,
+        "stall_id": done.stall_id,
+        "stall_code": done.stall_code,
+        "vendor_id": done.vendor_id,
+        "state": CheckInState.ACTIVE,
+        "arrived_at": done.arrived_at,
+        "left_at": None,
+        "outside_geofence": done.outside_geofence,
+        "charge": {
+            "base_fen": b.base_fen,
+            "extras_fen": b.extras_fen,
+            "relief_fen": b.relief_fen,
+            "amount_fen": b.amount_fen,
+            "paid_fen": 0,
+            "unpaid_fen": b.amount_fen,
+        },
+        "payments": [],
+        "receipt_url": url_for("checkin.receipt", checkin_id=done.id, _external=True),
+    }
 
 
 def _checkin(checkin_id: int) -> CheckIn:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Role
-from ..services import access
+from ..services.auth import access
 from . import ErrorSchema, bp
 from .tokens import token_required
 

@@ -14,10 +14,13 @@ from sqlalchemy import select
 
 from ..extensions import db, limiter
 from ..models import COMPLAINT_KINDS, Complaint, IncidentState, Market
-from ..services import access, complaints, stall_card, zoning
-from ..services.clock import now
-from ..services.errors import InvalidInput, NotFound
-from ..services.uploads import MAX_UPLOAD_BYTES
+from ..services.auth import access
+from ..services.checkin import stall_card
+from ..services.common.clock import now
+from ..services.common.errors import InvalidInput, NotFound
+from ..services.common.uploads import MAX_UPLOAD_BYTES
+from ..services.complaints import filing as complaints
+from ..services.zoning import places as zoning
 from . import bp
 from .checkins import IDEMPOTENCY_HEADER
 from .common import errors, page_of, staff_only
@@ -94,6 +97,12 @@ class ComplaintRequestSchema(ma.Schema):
 class ComplaintStatusSchema(ma.Schema):
     tracking_code = ma.fields.String(required=True)
     tracking_url = ma.fields.String(required=True)
+    short_code = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the same key in 8 characters to read aloud (ABCD-EFGH also works)"
+        },
+    )
     status = ma.fields.String(required=True, metadata={"description": "received or handled"})
     kind = ma.fields.String(required=True)
     stall_code = ma.fields.String(allow_none=True)
@@ -189,6 +198,7 @@ def status_out(c: Complaint) -> dict:
     incident = c.incident
     return {
         "tracking_code": c.tracking_code,
+        "short_code": c.short_code,
         "tracking_url": url_for("complaints.track", code=c.tracking_code, _external=True),
         "status": complaints.status_of(c),
         "kind": c.kind,

@@ -8,12 +8,15 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Expense, LedgerAccount, LedgerEntry, LedgerLine, MonthClose
-from ..services import ledger, ledger_expenses, ledger_periods
-from ..services.clock import now
+from ..services.common.clock import now
+from ..services.common.money import MAX_FEN
+from ..services.ledger import entries as ledger
+from ..services.ledger import expenses as ledger_expenses
+from ..services.ledger import periods as ledger_periods
 from . import bp
 from .common import errors, managers_only, page_of
 from .routes import BEARER, MAX_ID
-from .schemas import ID_RANGE, PageArgsSchema, PageSchema, ReasonSchema
+from .schemas import ID_RANGE, PageArgsSchema, PageSchema, ReasonSchema, fen_range
 
 ORG = f"/organizations/<{MAX_ID}:org_id>/ledger"
 
@@ -40,8 +43,8 @@ class AccountPageSchema(PageSchema):
 
 class LineSchema(ma.Schema):
     account_id = ma.fields.Integer(required=True, strict=True, validate=ID_RANGE)
-    debit_fen = ma.fields.Integer(load_default=0, strict=True)
-    credit_fen = ma.fields.Integer(load_default=0, strict=True)
+    debit_fen = ma.fields.Integer(load_default=0, strict=True, validate=fen_range())
+    credit_fen = ma.fields.Integer(load_default=0, strict=True, validate=fen_range())
     memo = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
 
 
@@ -97,7 +100,7 @@ class VerifySchema(ma.Schema):
 
 class ExpenseFormSchema(ma.Schema):
     account_id = ma.fields.Integer(required=True, validate=ID_RANGE)
-    amount_fen = ma.fields.Integer(required=True, strict=False)
+    amount_fen = ma.fields.Integer(required=True, strict=False, validate=fen_range())
     spent_on = ma.fields.Date(required=True)
     description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     paid_from = ma.fields.String(required=True, validate=ma.validate.OneOf(("office_cash", "bank")))
@@ -121,6 +124,15 @@ class ExpenseSchema(ma.Schema):
     entry_id = ma.fields.Integer(allow_none=True)
     rejected_by_id = ma.fields.Integer(allow_none=True)
     rejection_reason = ma.fields.String(allow_none=True)
+
+
+class ApproveSchema(ma.Schema):
+    acknowledge_negative_balance = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "required (true) when approving takes the paying account below zero"
+        },
+    )
 
 
 class MonthCloseRequestSchema(ma.Schema):
@@ -294,7 +306,7 @@ EXPENSE_BODY = {
                 "required": ["account_id", "amount_fen", "spent_on", "description", "paid_from"],
                 "properties": {
                     "account_id": {"type": "integer", "minimum": 1, "maximum": 2147483647},
-                    "amount_fen": {"type": "integer"},
+                    "amount_fen": {"type": "integer", "maximum": MAX_FEN},
                     "spent_on": {"type": "string", "format": "date"},
                     "description": {"type": "string", "minLength": 1, "maxLength": 200},
                     "paid_from": {"type": "string", "enum": ["office_cash", "bank"]},
@@ -337,12 +349,21 @@ def ledger_record_expense(data, files, org_id):
 @bp.route(f"/ledger/expenses/<{MAX_ID}:expense_id>/approve", methods=["POST"])
 @managers_only
 @bp.doc(security=BEARER)
+@bp.arguments(ApproveSchema, required=False)
 @bp.response(200, ExpenseSchema)
 @errors(401, 403, 404, 409, 422)
-def ledger_approve_expense(expense_id):
-    """A second cadre approves an expense above the threshold; it is then booked."""
+def ledger_approve_expense(data, expense_id):
+    """A second cadre approves an expense above the threshold; it is then booked. When that
+    takes the paying account below zero, `acknowledge_negative_balance` must be true (422
+    `negative_balance_unacknowledged` otherwise)."""
     expense = ledger_expenses.expense_for_cadre(g.api_user, expense_id)
-    ledger_expenses.approve_expense(expense, g.api_user, at=now(), ip=request.remote_addr)
+    ledger_expenses.approve_expense(
+        expense,
+        g.api_user,
+        at=now(),
+        ip=request.remote_addr,
+        acknowledge_negative=data.get("acknowledge_negative_balance", False),
+    )
     db.session.commit()
     return expense_out(expense)
 

@@ -1,12 +1,13 @@
 """API operations for the cadres' reports: a day's takings per session, a month by day.
 
-The same services as the report pages (services.reports): figures in integer fen."""
+The same services as the report pages (services.reports.summaries): figures in integer fen."""
 
 import marshmallow as ma
 from flask import g
 
-from ..services import access, reports
-from ..services.clock import now as clock_now
+from ..services.auth import access
+from ..services.common.clock import now as clock_now
+from ..services.reports import summaries as reports
 from . import bp
 from .common import READ_ERRORS, errors, managers_only
 from .routes import BEARER, MAX_ID

@@ -1,11 +1,10 @@
 """API operations of the foundation: tokens and who am I (markets: see zoning.py)."""
 
-from flask import current_app, g
+from flask import g, request
 from flask.views import MethodView
-from flask_babel import lazy_gettext as _l
 
-from ..extensions import db, limiter
-from ..services import accounts
+from ..extensions import db
+from ..services.auth import login_limits
 from . import ErrorSchema, bp
 from .schemas import MeSchema, TokenRequestSchema, TokenSchema
 from .tokens import Unauthorized, issue_token, token_required
@@ -14,26 +13,25 @@ BEARER = [{"bearerAuth": []}]
 MAX_ID = "int(max=2147483647)"  # bounded: a huge id is a 404, not a database overflow
 
 
-def login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/auth/token")
 class TokenView(MethodView):
-    # Only failed tries count: a market's worth of vendors may log in from one shared address.
-    decorators = [
-        limiter.limit(login_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 401)
-    ]
-
     @bp.arguments(TokenRequestSchema)
     @bp.response(200, TokenSchema)
     @bp.alt_response(401, schema=ErrorSchema, description="Wrong phone or password")
-    @bp.alt_response(429, schema=ErrorSchema, description="Too many attempts")
+    @bp.alt_response(
+        429,
+        schema=ErrorSchema,
+        description="Too many wrong passwords for this phone or from this address "
+        "(code too_many_attempts; Retry-After says when to try again)",
+    )
     def post(self, data):
         """Exchange a phone number and password for a bearer token."""
-        user = accounts.authenticate(data["phone"], data["password"])
-        if user is None:
-            raise Unauthorized(_l("Wrong phone number or password."), code="invalid_credentials")
+        try:
+            user = login_limits.attempt(data["phone"], data["password"], request.remote_addr)
+        except login_limits.WrongCredentials as e:
+            db.session.commit()  # the count and the audit event
+            message = " ".join(str(part) for part in (e.message, e.warning) if part)
+            raise Unauthorized(message, code="invalid_credentials") from None
         db.session.commit()
         return issue_token(user)
 

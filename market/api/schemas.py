@@ -1,10 +1,12 @@
 """Request and response shapes of the API."""
 
 import marshmallow as ma
-from flask import current_app, request, url_for
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 
-from ..services import qr
+from ..publicurl import public_base_url
+from ..services.common.money import MAX_FEN, TOO_LARGE
+from ..services.zoning import qr
 
 
 class TokenRequestSchema(ma.Schema):
@@ -167,12 +169,8 @@ class ZoneCreateSchema(ZoneUpdateSchema):
 # --- stalls ----------------------------------------------------------------------------------
 
 
-def _public_base_url() -> str:
-    return current_app.config.get("PUBLIC_BASE_URL") or request.host_url
-
-
 def _qr_url(stall) -> str:
-    return qr.stall_url(_public_base_url(), stall.qr_token)
+    return qr.stall_url(public_base_url(), stall.qr_token)
 
 
 def _qr_png_url(stall) -> str:
@@ -329,7 +327,21 @@ class DecisionSchema(ma.Schema):
 
 # --- check-ins and payments --------------------------------------------------------------------
 
-STRICT_FEN = {"strict": True, "validate": ma.validate.Range(min=1, max=100_000_000)}
+
+def fen_range(minimum: int | None = None) -> list:
+    """Validators of a money field: whole fen up to MAX_FEN, and from `minimum` when given
+    (else the sign is the service's rule, with its own error code); each bound has its own
+    translated message, and both go into the OpenAPI document."""
+    validators = [ma.validate.Range(max=MAX_FEN, error=TOO_LARGE)]
+    if minimum is not None:
+        below = (
+            _l("Enter an amount above zero.") if minimum > 0 else _l("Amounts cannot be negative.")
+        )
+        validators.insert(0, ma.validate.Range(min=minimum, error=below))
+    return validators
+
+
+STRICT_FEN = {"strict": True, "validate": fen_range(1)}
 
 
 class CheckInRequestSchema(ma.Schema):

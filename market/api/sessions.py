@@ -14,9 +14,14 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import MarketClosure
-from ..services import access, closures, session_actions, session_notes, session_templates, sessions
-from ..services.clock import now as clock_now
-from ..services.errors import DomainError
+from ..services.auth import access
+from ..services.common.clock import now as clock_now
+from ..services.common.errors import DomainError
+from ..services.sessions import actions as session_actions
+from ..services.sessions import closures
+from ..services.sessions import notes as session_notes
+from ..services.sessions import templates as session_templates
+from ..services.sessions import tide as sessions
 from . import bp
 from .common import READ_ERRORS, WRITE_ERRORS, errors, managers_only, page_of, staff_only
 from .routes import BEARER, MAX_ID
@@ -113,6 +118,10 @@ class SessionRangeArgsSchema(PageArgsSchema):
 
 
 class CancelSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class ReopenSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
 
 
@@ -298,6 +307,19 @@ def session_extend(data, session_id: int):
 def session_reinstate(session_id: int):
     """Schedule again a cancelled session that never opened and is not over."""
     return _act(session_id, lambda s: session_actions.reinstate(s, **_kw()))
+
+
+@bp.route(f"{ACTION_URL}/reopen", methods=["POST"])
+@managers_only
+@bp.doc(security=BEARER)
+@bp.arguments(ReopenSchema)
+@bp.response(200, SessionSchema)
+@errors(*ACTION_ERRORS)
+def session_reopen(data, session_id: int):
+    """Undo the close of a session closed before its planned end (by hand, or by a clock
+    ahead), while its planned hours have not passed: check-ins resume, receivables go back to
+    unpaid charges and the ledger gets a reversing entry."""
+    return _act(session_id, lambda s: session_actions.reopen(s, data["reason"], **_kw()))
 
 
 # --- templates -------------------------------------------------------------------------------

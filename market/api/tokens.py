@@ -6,9 +6,9 @@ from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from ..extensions import db
 from ..models import User
-from ..services.errors import DomainError
+from ..services.auth import signins
+from ..services.common.errors import DomainError
 
 SALT = "api-token-v1"
 
@@ -32,6 +32,16 @@ def issue_token(user: User) -> dict:
 
 
 def user_from_token(token: str) -> User:
+    """The token's user; read once per request (the write guard asks before the view does)."""
+    known = g.get("token_user")
+    if known is not None and known[0] == token:
+        return known[1]
+    user = _read_token(token)
+    g.token_user = (token, user)
+    return user
+
+
+def _read_token(token: str) -> User:
     try:
         data = _serializer().loads(token, max_age=current_app.config["API_TOKEN_TTL"])
     except SignatureExpired:
@@ -40,7 +50,8 @@ def user_from_token(token: str) -> User:
         ) from None
     except BadSignature:
         raise Unauthorized(_l("The token is not valid."), code="invalid_token") from None
-    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    uid = data.get("uid") if isinstance(data, dict) else None
+    user = signins.user_where(User.id == uid) if isinstance(uid, int) else None
     if user is None or not user.is_active or user.token_version != data.get("v"):
         raise Unauthorized(_l("The token is not valid."), code="invalid_token")
     return user

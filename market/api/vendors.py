@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from ..extensions import db, limiter
 from ..models import Market, Vendor
-from ..services import access, zoning
-from ..services import vendors as vendor_service
-from ..services.errors import InvalidInput, NotFound
+from ..services.auth import access
+from ..services.common.errors import InvalidInput, NotFound
+from ..services.vendors import registry as vendor_service
+from ..services.zoning import places as zoning
 from . import bp
 from .common import errors, managers_only
 from .routes import BEARER, MAX_ID

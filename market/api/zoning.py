@@ -11,8 +11,9 @@ from sqlalchemy import or_, select
 
 from ..extensions import db
 from ..models import Market, Stall, StallStatus, Zone
-from ..services import access, zoning
-from ..services.errors import NotFound
+from ..services.auth import access
+from ..services.common.errors import NotFound
+from ..services.zoning import places as zoning
 from . import bp
 from .common import (  # noqa: F401  (re-exported for older imports)
     READ_ERRORS,

@@ -4,7 +4,7 @@ from functools import wraps
 
 from flask_login import current_user, login_required
 
-from ..services import access
+from ..services.auth import access
 
 
 def roles_required(*roles: str):

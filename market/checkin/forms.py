@@ -17,11 +17,15 @@ class PostedForm(FlaskForm):
 class CheckInForm(PostedForm):
     """The one big button. The nonce makes a double tap or a resent form harmless."""
 
-    nonce = HiddenField(validators=[DataRequired(), NONCE])
+    # Hidden fields show no label: an empty one spares WTForms loading its translations on
+    # every scan only to label them.
+    nonce = HiddenField("", validators=[DataRequired(), NONCE])
     uses_power = BooleanField(_l("I use electricity tonight"))
     # Filled by static/js/geo.js when the phone shares its position; never required.
-    latitude = FloatField(widget=HiddenInput(), validators=[Optional(), NumberRange(-90, 90)])
-    longitude = FloatField(widget=HiddenInput(), validators=[Optional(), NumberRange(-180, 180)])
+    latitude = FloatField("", widget=HiddenInput(), validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FloatField(
+        "", widget=HiddenInput(), validators=[Optional(), NumberRange(-180, 180)]
+    )
 
 
 class AmountForm(PostedForm):

@@ -8,22 +8,19 @@ from flask_login import current_user, login_required
 
 from ..complaints.pages import card_page
 from ..dbsetup import late_write
+from ..errors import comes_back_to
 from ..extensions import db
 from ..models import Market, Payment
-from ..services import (
-    access,
-    checkin,
-    fees,
-    idempotency,
-    money,
-    payments,
-    sessions,
-    uploads,
-    zoning,
-)
-from ..services.clock import now
-from ..services.errors import DomainError, NotFound
-from ..services.money import parse_yuan
+from ..services.auth import access
+from ..services.checkin import checkins as checkin
+from ..services.checkin import payments, stall_read
+from ..services.common import idempotency, money, uploads
+from ..services.common.clock import now
+from ..services.common.errors import DomainError, NotFound
+from ..services.common.money import parse_yuan
+from ..services.fees import rules as fees
+from ..services.sessions import tide as sessions
+from ..services.zoning import places as zoning
 from . import bp
 from .forms import AmountForm, CheckInForm, CollectionCodeForm, ReasonAmountForm, ReasonForm
 
@@ -54,24 +51,34 @@ def _vendor_for(stall):
     return access.vendor_in(current_user, stall.market.organization_id)
 
 
-def _scan_page(stall, error: DomainError | None = None, status: int = 200):
-    try:
-        situation = checkin.situation(stall, _vendor_for(stall), now())
-    except DomainError:  # a market with a broken timezone: the stall page still shows
-        situation = checkin.Situation("anonymous", stall)
+def _scan_page(stall, error: DomainError | None = None, status: int = 200, lean=None):
+    """The vendor's page of a stall; `lean`, a situation from checkin.scan (rows of the one
+    read, with its zone and market), saves building it again through the ORM."""
+    if lean is not None:
+        situation, zone, market = lean
+    else:
+        zone, market = stall.zone, stall.market
+        try:
+            situation = checkin.situation(stall, _vendor_for(stall), now())
+        except DomainError:  # a market with a broken timezone: the stall page still shows
+            situation = checkin.Situation("anonymous", stall)
     # Only the free, move and back pages carry the form: the others need no form to build.
     form = CheckInForm(nonce=new_nonce()) if situation.kind in ("free", "move", "back") else None
+    here = situation.checkin if situation.kind == "here" else None
+    standing = payments.standing(here.charge) if here and here.charge else None
     return (
         render_template(
             "checkin/scan.html",
             stall=stall,
-            zone=stall.zone,
-            market=stall.market,
+            zone=zone,
+            market=market,
             sit=situation,
             status=situation.status,
             form=form,
             error=error,
-            alternatives=getattr(error, "alternatives", None) or situation.alternatives,
+            # Priced for this vendor (a refusal's own list is the same stalls, unpriced).
+            alternatives=situation.alternatives,
+            standing=standing,
             refusals=checkin.REFUSALS,
             line_labels=fees.LINE_LABELS,
         ),
@@ -79,14 +86,31 @@ def _scan_page(stall, error: DomainError | None = None, status: int = 200):
     )
 
 
+def _read(token: str, user, replay=None) -> stall_read.AtStall:
+    """The stall and what its vendor meets tonight, in one statement (404/410 as the token
+    says when there is no such stall)."""
+    user_id = user.id if user.is_authenticated else None
+    at = stall_read.at_stall(now(), token=token, user_id=user_id, replay=replay)
+    if at is None:
+        zoning.stall_for_token(token)  # says why: unknown, or a replaced poster
+        abort(404)  # created between the two reads: rare enough to call it unknown
+    return at
+
+
 @bp.route("/s/<path:token>")
 def scan(token: str):
     """The page behind every stall poster: a vendor of the market gets the check-in flow;
     everyone else (shoppers, neighbours, staff) the stall card, no login needed."""
-    stall = zoning.stall_for_token(token)
-    if _vendor_for(stall) is None:
-        return card_page(stall)
-    return _scan_page(stall)
+    at = _read(token, current_user)
+    if at.vendor is None:
+        return card_page(zoning.stall_for_token(token))
+    try:
+        situation = checkin.scan(at, now())
+    except DomainError:  # a market with a broken timezone: the stall page still shows
+        situation = checkin.Situation("anonymous", at.stall)
+    if situation is None:  # here, back, taken, held, disabled: the full page
+        return _scan_page(zoning.stall_for_token(token))
+    return _scan_page(at.stall, lean=(situation, at.zone, at.market))
 
 
 @bp.route("/s/<path:token>/checkin", methods=["GET"], endpoint="check_in_again")
@@ -100,45 +124,46 @@ def back_to_scan(token: str):
 @bp.route("/s/<path:token>/checkin", methods=["POST"])
 @late_write
 @login_required
+@comes_back_to("checkin.scan")  # an expired login: log in, back to the confirm step
 def check_in(token: str):
-    stall = zoning.stall_for_token(token)
-    vendor = _vendor_for(stall)
+    user = _user()
     form = CheckInForm()
-    if vendor is None:
+    scope, key = "checkin-form", form.nonce.data
+    # The stall, the vendor, tonight and the nonce's stored answer: one read.
+    at = _read(token, user, replay=(scope, key) if key else None)
+    if at.vendor is None:
         abort(403)
     if not form.validate_on_submit():
         abort(400)
-    user = _user()
-    scope, key = "checkin-form", form.nonce.data
-    digest = idempotency.request_hash({"stall": stall.id, "power": form.uses_power.data})
+    digest = idempotency.request_hash({"stall": at.stall.id, "power": form.uses_power.data})
     position = (
         (form.latitude.data, form.longitude.data)
         if form.latitude.data is not None and form.longitude.data is not None
         else None
     )
     try:
-        if stored := idempotency.replay(user, scope, key, digest):
+        if stored := idempotency.judge(at.stored, digest):
             return redirect(stored.body["location"])
-        ci = checkin.check_in(
-            stall,
-            vendor,
+        done = checkin.confirm(
+            at,
             now(),
             actor=user,
             position=position,
             uses_power=form.uses_power.data,
             ip=request.remote_addr,
         )
-        location = url_for(".receipt", checkin_id=ci.id)
+        location = url_for(".receipt", checkin_id=done.id)
         idempotency.remember(user, scope, key, digest, 303, {"location": location})
     except DomainError as e:
         db.session.rollback()
-        return _scan_page(stall, e, e.status)
+        return _scan_page(zoning.stall_for_token(token), e, e.status)
     db.session.commit()
     return redirect(location, 303)
 
 
 @bp.route("/s/<path:token>/move", methods=["POST"])
 @login_required
+@comes_back_to("checkin.scan")
 def move_here(token: str):
     stall = zoning.stall_for_token(token)
     vendor = _vendor_for(stall)
@@ -161,6 +186,13 @@ def move_here(token: str):
 # --- the receipt and what is done on it -------------------------------------------------------
 
 
+def _pay_form(charge) -> CollectionCodeForm:
+    """A fresh collection-code form, its amount prefilled with what is still to pay (never
+    bound to another form's POST)."""
+    owed = payments.owed_fen(charge)
+    return CollectionCodeForm(formdata=None, prefix="pay", amount=money.amount(owed))
+
+
 def _receipt_page(ci, status=200, **forms):
     charge = ci.charge
     is_staff = access.can_guide_market(current_user, ci.stall.market)
@@ -174,8 +206,12 @@ def _receipt_page(ci, status=200, **forms):
         "is_owner": ci.vendor.user_id == current_user.id,
         "is_staff": is_staff,
         "is_manager": access.can_manage_market(current_user, ci.stall.market),
+        "standing": payments.standing(charge),
         "is_voided": payments.is_voided,
-        "pay_form": forms.get("pay_form") or CollectionCodeForm(prefix="pay"),
+        "is_rejected_report": payments.is_rejected_report,
+        "reversal_of": payments.reversal_of,
+        "may_void": payments.may_void,
+        "pay_form": forms.get("pay_form") or _pay_form(charge),
         "cash_form": forms.get("cash_form") or AmountForm(prefix="cash"),
         "waive_form": forms.get("waive_form") or ReasonAmountForm(prefix="waive"),
         "void_form": ReasonForm(prefix="void"),
@@ -219,7 +255,8 @@ def _money_action(checkin_id: int, form, run, prefix: str, done: str):
         return _receipt_page(ci, e.status, **{f"{prefix}_form": form})
     db.session.commit()
     flash(done, "success")
-    return redirect(url_for(".receipt", checkin_id=ci.id), 303)
+    # "#top": the form was posted to its own anchor; done, the receipt opens at its message.
+    return redirect(url_for(".receipt", checkin_id=ci.id, _anchor="top"), 303)
 
 
 @bp.route(f"/receipts/<{ID}:checkin_id>/<any(pay, cash, waive, checkout):action>")
@@ -314,7 +351,12 @@ def void_payment(payment_id: int):
     if not form.validate_on_submit():
         flash(_("Say why the payment is voided."), "error")
         return redirect(url_for(".receipt", checkin_id=payment.charge.checkin_id), 303)
-    payments.void(payment, _user(), form.reason.data, ip=request.remote_addr)
+    try:
+        payments.void(payment, _user(), form.reason.data, ip=request.remote_addr)
+    except DomainError as e:
+        db.session.rollback()
+        flash(str(e.message), "error")
+        return redirect(url_for(".receipt", checkin_id=payment.charge.checkin_id), 303)
     db.session.commit()
     flash(_("Payment voided."), "success")
     return redirect(url_for(".receipt", checkin_id=payment.charge.checkin_id), 303)

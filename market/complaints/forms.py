@@ -4,8 +4,8 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from ..services.complaints import TEXT_MAX
-from ..services.incidents import RESOLUTION_MAX
+from ..services.complaints.filing import TEXT_MAX
+from ..services.guide.incidents import RESOLUTION_MAX
 
 
 class PostedForm(FlaskForm):

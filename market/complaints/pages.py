@@ -4,8 +4,8 @@
 from flask import render_template
 
 from ..models import Stall
-from ..services import stall_card
-from ..services.clock import now
+from ..services.checkin import stall_card
+from ..services.common.clock import now
 
 
 def card_page(stall: Stall, status: int = 200):

@@ -12,10 +12,15 @@ from wtforms.fields.choices import SelectChoice
 from ..extensions import db, limiter
 from ..formtools import attach_error
 from ..models import Market, Stall, StallStatus
-from ..services import complaint_guard, complaints, incidents, zoning
-from ..services.clock import now
-from ..services.complaint_guard import ChallengeFailed
-from ..services.errors import DomainError, NotFound
+from ..services.common.clock import now
+from ..services.common.errors import DomainError, NotFound
+from ..services.complaints import codes
+from ..services.complaints import filing as complaints
+from ..services.complaints import guard as complaint_guard
+from ..services.complaints import stats as complaint_stats
+from ..services.complaints.guard import ChallengeFailed
+from ..services.guide import incidents
+from ..services.zoning import places as zoning
 from . import bp
 from .forms import ComplaintForm
 from .pages import card_page
@@ -157,6 +162,14 @@ def complain_market(slug: str):
     return _complain(_market_by_slug(slug), None)
 
 
+@bp.route("/c/")
+@limiter.limit(tracking_limit, scope="tracking")
+def find():
+    """The notice board's form: a short code typed in, to its page (the same 404 if unknown)."""
+    complaint = complaints.by_tracking_code(request.args.get("code", "")[:60])
+    return redirect(url_for(".track", code=complaint.tracking_code), 303)
+
+
 @bp.route("/c/<string(maxlength=60):code>")
 @limiter.limit(tracking_limit, scope="tracking")
 def track(code: str):
@@ -164,6 +177,9 @@ def track(code: str):
     return render_template(
         "complaints/track.html",
         complaint=complaint,
+        short_code=codes.display(complaint.short_code) if complaint.short_code else None,
+        promise_hours=int(complaint_stats.HANDLED_WITHIN.total_seconds() // 3600),
+        answer_by=complaint.created_at + complaint_stats.HANDLED_WITHIN,
         incident=complaint.incident,
         status=complaints.status_of(complaint),
         market=db.session.get(Market, complaint.market_id),

@@ -5,7 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ..formtools import REQUIRED, whole_number
-from ..services.vendors import RELIEF_LABELS
+from ..services.vendors.registry import RELIEF_LABELS
 
 YUAN = {"render_kw": {"inputmode": "decimal", "autocomplete": "off"}}
 

@@ -11,11 +11,13 @@ from ..auth.decorators import roles_required
 from ..extensions import db
 from ..formtools import submit
 from ..models import FeeRule, MonthlyPass, ReliefRule, Role, User, Vendor
-from ..services import access, fees, zoning
-from ..services.clock import now
-from ..services.errors import InvalidInput
-from ..services.money import parse_yuan
-from ..services.vendors import RELIEF_LABELS
+from ..services.auth import access
+from ..services.common.clock import now
+from ..services.common.errors import InvalidInput
+from ..services.common.money import parse_yuan
+from ..services.fees import rules as fees
+from ..services.vendors.registry import RELIEF_LABELS
+from ..services.zoning import places as zoning
 from . import bp
 from .forms import FeeRuleForm, PassForm, ReliefRuleForm
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("guide", __name__, url_prefix="/guide")
 
-from . import shift, stalls, views  # noqa: E402,F401
+from . import register, shift, stalls, views  # noqa: E402,F401

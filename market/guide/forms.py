@@ -7,7 +7,7 @@ from wtforms.widgets import HiddenInput
 
 from ..checkin.forms import NONCE, PostedForm
 from ..queryargs import ID_MAX
-from ..services.incidents import GUIDE_KINDS, KIND_LABELS
+from ..services.guide.incidents import GUIDE_KINDS, KIND_LABELS
 
 
 class NonceForm(PostedForm):
@@ -72,9 +72,13 @@ class HandoverForm(NonceForm):
 
 
 class ConfirmHandoverForm(NonceForm):
+    """The cadre's count: never prefilled (a blind count); `compared` is set once the page
+    has shown the records beside the count."""
+
     amount = StringField(
-        _l("Cash counted (yuan)"),
-        validators=[DataRequired(_l("Enter the amount."))],
+        _l("Cash you counted (yuan)"),
+        validators=[DataRequired(_l("Count the cash and enter the amount."))],
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
+    compared = HiddenField()

@@ -9,10 +9,14 @@ from ..checkin.views import new_nonce
 from ..extensions import db
 from ..formtools import attach_error
 from ..models import Role
-from ..services import access, handovers, idempotency, sessions
-from ..services.clock import now
-from ..services.errors import DomainError
-from ..services.money import amount, parse_yuan, yuan
+from ..services.auth import access
+from ..services.common import idempotency
+from ..services.common.clock import now
+from ..services.common.errors import DomainError
+from ..services.common.money import amount, parse_yuan, yuan
+from ..services.guide import handovers
+from ..services.sessions import owing
+from ..services.sessions import tide as sessions
 from . import bp
 from .forms import ConfirmHandoverForm, HandoverForm
 from .views import guided_markets
@@ -36,6 +40,8 @@ def _shift_page(status: int = 200, form=None, form_market_id=None):
                 "session": session,
                 "per_stall": handovers.session_cash(current_user.id, session) if session else [],
                 "held_fen": held,
+                # Tonight's and earlier unpaid fees: what is still to collect, and from whom.
+                "owes": owing.who_owes(market, current_user),
                 "form": form
                 if form is not None and form_market_id == market.id
                 else HandoverForm(
@@ -108,13 +114,20 @@ def hand_over(market_id: int):
     return redirect(location, 303)
 
 
+def _count_prefix(handover_id: int) -> str:
+    # One form per waiting hand-over on the page: ids (and labels) must stay unique.
+    return f"count{handover_id}"
+
+
 def _handovers_page(status: int = 200, form=None, form_handover_id=None):
+    """The cadre's list. A waiting hand-over asks for the count with an empty field and no
+    amount beside it: the records and the guide's figure come after the count (blind count)."""
     org_ids = access.managed_organization_ids(current_user)
     pending = handovers.pending_for(org_ids)
     forms = {
         h.id: form
         if form is not None and form_handover_id == h.id
-        else ConfirmHandoverForm(prefix="count", nonce=new_nonce(), amount=amount(h.declared_fen))
+        else ConfirmHandoverForm(prefix=_count_prefix(h.id), nonce=new_nonce())
         for h in pending
     }
     return (
@@ -124,6 +137,21 @@ def _handovers_page(status: int = 200, form=None, form_handover_id=None):
             forms=forms,
             holding=handovers.cash_not_handed_over(org_ids),
             recent=handovers.recent_for(org_ids),
+        ),
+        status,
+    )
+
+
+def _comparison_page(handover, form, counted_fen: int, status: int = 200):
+    """Step two: the count beside the records and the difference; a note when they differ."""
+    form.compared.data = "1"
+    return (
+        render_template(
+            "guide/handover_count.html",
+            handover=handover,
+            form=form,
+            counted_fen=counted_fen,
+            difference_fen=counted_fen - handover.expected_fen,
         ),
         status,
     )
@@ -145,13 +173,20 @@ def back_to_handovers(handover_id: int):
 @bp.route(f"/handovers/<{ID}:handover_id>/confirm", methods=["POST"])
 @roles_required(*Role.MANAGERS)
 def confirm_handover(handover_id: int):
+    """Two posts: the count alone answers with the comparison page; the comparison page's
+    form (compared=1) confirms it."""
     handover = handovers.handover_for_manager(current_user, handover_id)
-    form = ConfirmHandoverForm(prefix="count")
+    form = ConfirmHandoverForm(prefix=_count_prefix(handover.id))
     if not form.validate_on_submit():
         return _handovers_page(400, form, handover.id)
+    try:
+        fen = parse_yuan(form.amount.data)
+    except DomainError as e:
+        return _handovers_page(attach_error(form, e, {"received": "amount"}), form, handover.id)
+    if form.compared.data != "1":
+        return _comparison_page(handover, form, fen)
 
     def run():
-        fen = parse_yuan(form.amount.data)
         handovers.confirm(
             handover, _user(), fen, now(), note=form.note.data, ip=request.remote_addr
         )
@@ -159,13 +194,14 @@ def confirm_handover(handover_id: int):
             "Counted %(amount)s from %(guide)s.", amount=yuan(fen), guide=handover.guide.name
         )
 
+    payload = {"handover": handover.id, "amount": form.amount.data, "note": form.note.data}
     try:
-        location, message = _once(
-            form, "handover-confirm", {"handover": handover.id, "amount": form.amount.data}, run
-        )
+        location, message = _once(form, "handover-confirm", payload, run)
     except DomainError as e:
         db.session.rollback()
-        return _handovers_page(attach_error(form, e, {"received": "amount"}), form, handover.id)
+        if e.field == "received":
+            return _handovers_page(attach_error(form, e, {"received": "amount"}), form, handover.id)
+        return _comparison_page(handover, form, fen, attach_error(form, e))
     db.session.commit()
     flash(message, "success")
     return redirect(location, 303)

@@ -11,19 +11,16 @@ from ..checkin.views import new_nonce
 from ..extensions import db, htmx
 from ..formtools import attach_error
 from ..models import Payment, Role, Vendor
-from ..services import (
-    access,
-    board,
-    checkin,
-    idempotency,
-    incidents,
-    payments,
-    sessions,
-    vendors,
-)
-from ..services.clock import now
-from ..services.errors import Conflict, DomainError, NotFound
-from ..services.money import amount, parse_yuan, yuan
+from ..services.auth import access
+from ..services.checkin import checkins as checkin
+from ..services.checkin import payments
+from ..services.common import idempotency
+from ..services.common.clock import now
+from ..services.common.errors import Conflict, DomainError, NotFound
+from ..services.common.money import amount, parse_yuan, yuan
+from ..services.guide import board, incidents
+from ..services.sessions import tide as sessions
+from ..services.vendors import registry as vendors
 from . import bp
 from .forms import (
     CashForm,
@@ -46,7 +43,7 @@ def _user():
 
 def _panel(stall, status: int = 200, message: str | None = None, move_offer=None, **forms):
     state = board.build(stall.market, now())
-    row = state.by_stall[stall.id]
+    row = board.with_records(state.by_stall[stall.id])
     q = (request.args.get("q") or "").strip()[:SEARCH_MAX]
     found = []
     if q and row.checkin is None and state.session is not None:
@@ -129,7 +126,7 @@ def _active(stall):
     row = state.by_stall[stall.id]
     if row.checkin is None:
         raise NotFound(_("Nobody is checked in at this stall."), code="no_checkin")
-    return row.checkin
+    return board.with_records(row).checkin
 
 
 @bp.route(f"/stalls/<{ID}:stall_id>")
@@ -300,9 +297,14 @@ def stall_checkin(stall_id: int):
 @bp.route("/pass/checkin", methods=["POST"])
 @roles_required(*Role.STAFF)
 def pass_checkin():
-    """The same, from the page a scanned vendor pass opens, with the stall chosen there."""
+    """The same, from the page a scanned vendor pass opens, with the stall chosen there (none
+    is preselected: sent without one, the guide is asked again on the same page)."""
     stall_id = request.form.get("stall", type=int)
-    return _check_in_vendor(access.stall_for_guide(current_user, stall_id or 0))
+    if not stall_id:
+        flash(_("Choose the stall first."), "error")
+        back = request.form.get("pass", "")
+        return redirect(url_for(".identify", token=back) if back else url_for(".index"), 303)
+    return _check_in_vendor(access.stall_for_guide(current_user, stall_id))
 
 
 @bp.route(f"/stalls/<{ID}:stall_id>/incidents", methods=["POST"])

@@ -8,10 +8,16 @@ from sqlalchemy import select
 from ..auth.decorators import roles_required
 from ..extensions import db
 from ..models import Market, Role
-from ..services import access, board, layout, session_plan, vendor_pass, vendors, zoning
-from ..services.clock import now
-from ..services.errors import DomainError, NotFound
-from ..services.money import yuan
+from ..services.auth import access
+from ..services.common.clock import now
+from ..services.common.errors import DomainError, NotFound
+from ..services.common.money import yuan
+from ..services.guide import board
+from ..services.sessions import plan as session_plan
+from ..services.vendors import passes as vendor_pass
+from ..services.vendors import registry as vendors
+from ..services.zoning import layout
+from ..services.zoning import places as zoning
 from . import bp
 
 ID = "int(max=2147483647)"
@@ -49,7 +55,7 @@ def _board_context(market: Market):
         "view": view,
         "sort": sort,
         "rows": board.sorted_rows(state, sort),
-        "map": layout.build(market, market.zones, [r.stall for r in state.rows]),
+        "maps": layout.fold(market, market.zones, [r.stall for r in state.rows]),
         "states": board.stall_states(state),
         "marks": _marks(state),
         "labels": board.STATE_LABELS,
@@ -87,15 +93,19 @@ def board_page(market_id: int):
 @bp.route(f"/markets/<{ID}:market_id>/board/live")
 @roles_required(*Role.STAFF)
 def board_live(market_id: int):
-    """What the board polls. Unchanged since `v` (or the ETag): 204 / 304 and no body."""
+    """What the board polls. Unchanged since `v` (or the ETag): 204 / 304 and no body, told
+    by one read before anything is built."""
     market = access.market_for_guide(current_user, market_id)
-    context = _board_context(market)
-    version = context["board"].version
-    if request.args.get("v") == version:
+    sent, tag = request.args.get("v"), next(iter(request.if_none_match), None)
+    if board.unchanged(market, sent, now()):
         response = make_response("", 204)
-    elif version in request.if_none_match:
+        version = sent
+    elif sent is None and board.unchanged(market, tag, now()):
         response = make_response("", 304)
+        version = tag
     else:
+        context = _board_context(market)
+        version = context["board"].version
         response = make_response(render_template("guide/_live.html", **context))
     response.set_etag(version)
     response.headers["Cache-Control"] = "no-cache, private"

@@ -1,13 +1,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..formtools import REQUIRED
-from ..services.ledger import KIND_LABELS
-from ..services.ledger_expenses import PAID_FROM_LABELS
+from ..services.ledger.entries import KIND_LABELS
+from ..services.ledger.expenses import PAID_FROM_LABELS
 
 YUAN = {"render_kw": {"inputmode": "decimal", "autocomplete": "off"}}
 
@@ -37,10 +37,24 @@ class AccountForm(FlaskForm):
 
 class MonthCloseForm(FlaskForm):
     month = SelectField(_l("Month"), validate_choice=False)
+    # The figures the confirm step showed: the close refuses if they changed meanwhile.
+    figures = HiddenField()
 
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+class ApproveForm(FlaskForm):
+    """Approving an expense; the box only when it takes the paying account below zero (the
+    service refuses without it then). CSRFProtect checks the page's token app-wide."""
+
+    class Meta:
+        csrf = False
+
+    acknowledge_negative = BooleanField(
+        _l("I have checked: approve even though the account goes below zero")
+    )
 
 
 class RejectForm(FlaskForm):

@@ -19,23 +19,72 @@ from ..models import (
     Role,
 )
 from ..queryargs import page_arg
-from ..services import access, ledger, ledger_expenses, ledger_periods, sessions, uploads
-from ..services.clock import now
-from ..services.errors import DomainError, NotFound
-from ..services.money import parse_yuan, yuan
+from ..services.auth import access
+from ..services.common import uploads
+from ..services.common.clock import now
+from ..services.common.errors import DomainError, NotFound
+from ..services.common.money import parse_yuan, yuan
+from ..services.ledger import entries as ledger
+from ..services.ledger import expenses as ledger_expenses
+from ..services.ledger import operations as ledger_operations
+from ..services.ledger import periods as ledger_periods
+from ..services.sessions import tide as sessions
+from ..services.sessions.takings import session_takings
 from . import bp
-from .forms import AccountForm, ActionForm, ExpenseForm, MonthCloseForm, RejectForm
+from .forms import (
+    AccountForm,
+    ActionForm,
+    ApproveForm,
+    ExpenseForm,
+    MonthCloseForm,
+    RejectForm,
+)
 
 ID = "int(max=2147483647)"
 JOURNAL_SIZE = 50
 SOURCE_LABELS = {
     "payment": _l("Payment"),
     "session-close": _l("Session close"),
+    "session-reopen": _l("Session reopened"),
     "handover": _l("Cash hand-over"),
     "expense": _l("Expense"),
     "month-close": _l("Month close"),
     "manual": _l("Entry by a cadre"),
 }
+OPS = ledger_operations
+MISMATCH_LABELS = {
+    OPS.OVERPAID: _l("paid more than its amount"),
+    OPS.NEGATIVE: _l("more reversed than was paid"),
+    OPS.UNSETTLED: _l("session ended, neither settled nor a receivable"),
+    OPS.POSTING_MISSING: _l("no ledger posting"),
+    OPS.POSTING_AMOUNT: _l("ledger posting with another amount"),
+    OPS.POSTING_DUPLICATE: _l("more than one ledger posting"),
+    OPS.POSTING_UNEXPECTED: _l("ledger posting for an unconfirmed operation"),
+    OPS.POSTING_ORPHAN: _l("ledger posting without its operation"),
+    OPS.CLOSE_MISSING: _l("no close posting"),
+    OPS.CLOSE_RELIEF: _l("close posting with other relief"),
+    OPS.RECEIVABLES: _l("receivables differ from what its charges owe"),
+    OPS.GUIDE_CASH: _l("cash account differs from cash taken minus handed over"),
+    OPS.GOVERNANCE_FUND: _l("governance fund differs from the month closes"),
+}
+SUBJECT_LABELS = {
+    "charge": _l("Charge"),
+    "payment": _l("Payment"),
+    "waiver": _l("Waiver"),
+    "void": _l("Void"),
+    "handover": _l("Cash hand-over"),
+    "session": _l("Session"),
+    "guide": _l("Cash account of user"),
+    "organization": _l("Organization"),
+    "entry": _l("Ledger entry"),
+}
+
+
+def mismatch_value(mismatch, value) -> str:
+    """A side of a mismatch as the page shows it: yuan, a number of postings, or none."""
+    if value is None:
+        return _("none")
+    return str(value) if mismatch.unit == "count" else yuan(value)
 
 
 def _me():
@@ -43,6 +92,9 @@ def _me():
 
 
 def _org(org_id: int) -> Organization:
+    """Reads: the cadres and the area's supervisors; writes: the cadres only."""
+    if request.method in ("GET", "HEAD"):
+        return access.organization_for_reader(current_user, org_id)
     return ledger.organization_for_cadre(current_user, org_id)
 
 
@@ -55,9 +107,9 @@ def source_label(entry: LedgerEntry) -> str:
 
 
 @bp.route("/")
-@roles_required(*Role.MANAGERS)
+@roles_required(*Role.READERS)
 def index():
-    org_ids = sorted(access.managed_organization_ids(current_user))
+    org_ids = sorted(access.readable_organization_ids(current_user))
     if len(org_ids) == 1:
         return redirect(url_for(".overview", org_id=org_ids[0]))
     orgs = db.session.scalars(select(Organization).where(Organization.id.in_(org_ids))).all()
@@ -65,7 +117,7 @@ def index():
 
 
 @bp.route(f"/<{ID}:org_id>/")
-@roles_required(*Role.MANAGERS)
+@roles_required(*Role.READERS)
 def overview(org_id):
     org = _org(org_id)
     ledger.ensure_chart(org)
@@ -93,6 +145,13 @@ def overview(org_id):
         label=ledger.account_label,
         kind_labels=ledger.KIND_LABELS,
         source_label=source_label,
+        # On demand (a link): it reads every charge and payment of the organization.
+        operations=(
+            ledger_operations.verify_operations(org.id) if request.args.get("operations") else None
+        ),
+        mismatch_labels=MISMATCH_LABELS,
+        subject_labels=SUBJECT_LABELS,
+        mismatch_value=mismatch_value,
     )
 
 
@@ -112,7 +171,7 @@ def _accounts_context(org):
 
 
 @bp.route(f"/<{ID}:org_id>/accounts", methods=["GET", "POST"])
-@roles_required(*Role.MANAGERS)
+@roles_required(*Role.READERS)
 def accounts(org_id):
     org = _org(org_id)
     form = AccountForm()
@@ -169,10 +228,24 @@ def _warn_if_overdrawn(org_id: int) -> None:
         )
 
 
-def _expenses_context(org):
+def _expenses_context(org, approve_form=None, approve_id=None):
+    pending = ledger_expenses.expenses_of(org.id, ExpenseState.PENDING)
+    balances = ledger.balances(org.id)
+    me = current_user.id
     return {
         "org": org,
-        "pending": ledger_expenses.expenses_of(org.id, ExpenseState.PENDING),
+        "pending": pending,
+        # Before approving: the paying account's balance now and after; who else may approve.
+        "paying": {e.id: ledger_expenses.paying_balance(e, balances) for e in pending},
+        "approvers": {
+            e.id: ledger_expenses.approvers(e) for e in pending if e.recorded_by_id == me
+        },
+        "me_id": me,
+        "approve_form": lambda expense_id: (
+            approve_form
+            if approve_form is not None and approve_id == expense_id
+            else ApproveForm(prefix=f"a{expense_id}", formdata=None)
+        ),
         "posted": ledger_expenses.expenses_of(org.id, ExpenseState.POSTED, limit=20),
         "rejected": ledger_expenses.expenses_of(org.id, ExpenseState.REJECTED, limit=10),
         "label": ledger.account_label,
@@ -185,7 +258,7 @@ def _expenses_context(org):
 
 
 @bp.route(f"/<{ID}:org_id>/expenses", methods=["GET", "POST"])
-@roles_required(*Role.MANAGERS)
+@roles_required(*Role.READERS)
 def expenses(org_id):
     org = _org(org_id)
     form = _expense_form(org)
@@ -226,22 +299,27 @@ def expenses(org_id):
 def approve_expense(expense_id):
     expense = ledger_expenses.expense_for_cadre(current_user, expense_id)
     org_id = expense.organization_id
-    form = ActionForm()
-    if form.validate_on_submit():
-        try:
-            ledger_expenses.approve_expense(expense, _me(), at=now(), ip=request.remote_addr)
-        except DomainError as e:
-            db.session.rollback()
-            org = _org(org_id)
-            return render_template(
-                "ledger/expenses.html",
-                form=_expense_form(org),
-                approve_errors={expense_id: str(e.message)},
-                **_expenses_context(org),
-            ), e.status
-        db.session.commit()
-        flash(_("Expense approved and booked."), "success")
-        _warn_if_overdrawn(org_id)
+    form = ApproveForm(prefix=f"a{expense_id}")
+    try:
+        ledger_expenses.approve_expense(
+            expense,
+            _me(),
+            at=now(),
+            ip=request.remote_addr,
+            acknowledge_negative=bool(form.acknowledge_negative.data),
+        )
+    except DomainError as e:
+        db.session.rollback()
+        org = _org(org_id)
+        return render_template(
+            "ledger/expenses.html",
+            form=_expense_form(org),
+            approve_errors={expense_id: str(e.message)},
+            **_expenses_context(org, form, expense_id),
+        ), e.status
+    db.session.commit()
+    flash(_("Expense approved and booked."), "success")
+    _warn_if_overdrawn(org_id)
     return redirect(url_for(".expenses", org_id=org_id))
 
 
@@ -269,9 +347,9 @@ def reject_expense(expense_id):
 
 
 @bp.route(f"/expenses/<{ID}:expense_id>/receipt")
-@roles_required(*Role.MANAGERS)
+@roles_required(*Role.READERS)
 def receipt(expense_id):
-    expense = ledger_expenses.expense_for_cadre(current_user, expense_id)
+    expense = ledger_expenses.expense_for_reader(current_user, expense_id)
     path = uploads.stored_path(ledger_expenses.receipts_dir(), expense.receipt_photo)
     if path is None:
         raise NotFound()
@@ -283,10 +361,15 @@ def receipt(expense_id):
 
 def _periods_context(org, month_form=None):
     month_form = month_form or MonthCloseForm()
+    closable = ledger_periods.closable_months(org, now())
     month_form.month.choices = [
-        SelectChoice(m.strftime("%Y-%m"), m.strftime("%Y-%m"))
-        for m in ledger_periods.closable_months(org, now())
+        SelectChoice(m.strftime("%Y-%m"), m.strftime("%Y-%m")) for m in closable
     ]
+    # What the close will book, computed as the close computes it, shown inside the step.
+    previews = [ledger_periods.close_figures(org, m) for m in closable]
+    if previews:
+        month_form.figures.data = previews[0].key
+    unreconciled = ledger_periods.unreconciled_sessions(org.id)
     # A closed month keeps its expense categories by the accounts' stored names; shown in the
     # page's language where the account is a system one.
     names = {a.name: ledger.account_label(a) for a in ledger.accounts_of(org.id)}
@@ -295,14 +378,16 @@ def _periods_context(org, month_form=None):
         "category_label": lambda name: names.get(name, name),
         "month_form": month_form,
         "action_form": ActionForm(),
-        "unreconciled": ledger_periods.unreconciled_sessions(org.id),
+        "unreconciled": unreconciled,
+        "takings": {s.id: session_takings(s) for s in unreconciled},
+        "previews": previews,
         "closed": ledger.closed_months(org.id),
         "session_label": session_label,
     }
 
 
 @bp.route(f"/<{ID}:org_id>/periods")
-@roles_required(*Role.MANAGERS)
+@roles_required(*Role.READERS)
 def periods(org_id):
     org = _org(org_id)
     return render_template("ledger/periods.html", form=None, **_periods_context(org))
@@ -312,12 +397,16 @@ def periods(org_id):
 @roles_required(*Role.MANAGERS)
 def close_month(org_id):
     org = _org(org_id)
-    context = _periods_context(org)
-    form = context.pop("month_form")
+    form = MonthCloseForm()
+    shown = form.figures.data or None  # what the step showed; the page shows today's figures
+    context = _periods_context(org, form)
+    context.pop("month_form")
 
     def run():
         month = ledger_periods.parse_month(form.month.data)
-        close = ledger_periods.close_month(org, month, _me(), at=now(), ip=request.remote_addr)
+        close = ledger_periods.close_month(
+            org, month, _me(), at=now(), ip=request.remote_addr, shown=shown
+        )
         flash(_("%(month)s closed.", month=close.month.strftime("%Y-%m")), "success")
         return url_for(".periods", org_id=org.id)
 

@@ -4,12 +4,14 @@ from sqlalchemy import text
 
 from ..extensions import db
 from ..models import Role, utcnow
-from ..services import access
+from ..services.auth import access
+from ..services.common import redis_store, uploads
 from . import bp
 
 ROLE_HOMES = {
     Role.ADMIN: "admin.dashboard",
     Role.CADRE: "admin.dashboard",
+    Role.SUPERVISOR: "areas.index",
     Role.GUIDE: "guide.index",
     Role.VENDOR: "vendors.home",
 }
@@ -28,6 +30,9 @@ def index():
 def healthz():
     """For load balancers and Docker: is the app up, and can it reach its database?"""
     body = {"status": "ok", "db": "ok", "time": utcnow().isoformat()}
+    body["disk"] = uploads.disk_state()  # "low" still trades: a warning, not a 503
+    if (redis := redis_store.status()) is not None:
+        body["redis"] = redis  # "down" only weakens rate limits: the market trades on (200)
     try:
         db.session.execute(text("SELECT 1"))
         body["db_backend"] = db.engine.dialect.name

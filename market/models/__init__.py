@@ -1,5 +1,6 @@
 """The whole domain, one module per aggregate. Import from here."""
 
+from .areas import AREA_ROLES, Area, AreaGrant
 from .audit import AuditEvent
 from .complaints import (
     COMPLAINT_KINDS,
@@ -7,7 +8,23 @@ from .complaints import (
     STALL_COMPLAINT_KINDS,
     Complaint,
 )
+from .draws import (
+    ApplicationState,
+    DrawApplication,
+    DrawRound,
+    DrawStall,
+    DrawState,
+)
 from .fees import CheckInMove, FeeRule, IdempotencyRecord, MonthlyPass, ReliefRule
+from .fund import (
+    Ballot,
+    BallotCode,
+    FundHousehold,
+    FundMeeting,
+    FundProject,
+    FundVote,
+    ProjectState,
+)
 from .guide import (
     INCIDENT_KINDS,
     CashHandover,
@@ -19,6 +36,7 @@ from .guide import (
 from .ledger import (
     ACCOUNT_KINDS,
     AppendOnlyError,
+    ChainCheckpoint,
     Expense,
     ExpenseState,
     LedgerAccount,
@@ -28,8 +46,16 @@ from .ledger import (
     MonthClose,
     SessionReconciliation,
 )
+from .logins import LoginFailure, LoginSession, ResetCode
 from .org import Organization, Role, RoleGrant
 from .places import Market, RetiredStallToken, Stall, StallStatus, Zone, new_stall_token
+from .questions import (
+    MESSAGE_KINDS,
+    QUESTION_SUBJECTS,
+    Question,
+    QuestionMessage,
+    QuestionState,
+)
 from .sessions import (
     SESSION_KINDS,
     MarketClosure,
@@ -51,8 +77,17 @@ from .users import User, mask_phone
 from .vendors import Relief, Vendor, VendorStatus
 
 __all__ = [
+    "MESSAGE_KINDS",
+    "QUESTION_SUBJECTS",
+    "Question",
+    "QuestionMessage",
+    "QuestionState",
+    "AREA_ROLES",
+    "Area",
+    "AreaGrant",
     "ACCOUNT_KINDS",
     "AppendOnlyError",
+    "ChainCheckpoint",
     "Expense",
     "ExpenseState",
     "LockedDay",
@@ -62,6 +97,18 @@ __all__ = [
     "MARKET_COMPLAINT_KINDS",
     "STALL_COMPLAINT_KINDS",
     "Complaint",
+    "ApplicationState",
+    "DrawApplication",
+    "DrawRound",
+    "DrawStall",
+    "DrawState",
+    "Ballot",
+    "BallotCode",
+    "FundHousehold",
+    "FundMeeting",
+    "FundProject",
+    "FundVote",
+    "ProjectState",
     "INCIDENT_KINDS",
     "CashHandover",
     "HandoverItem",
@@ -81,6 +128,8 @@ __all__ = [
     "LedgerAccount",
     "LedgerEntry",
     "LedgerLine",
+    "LoginFailure",
+    "LoginSession",
     "Market",
     "MarketClosure",
     "MarketSession",
@@ -89,6 +138,7 @@ __all__ = [
     "PaymentMethod",
     "PaymentStatus",
     "Relief",
+    "ResetCode",
     "RetiredStallToken",
     "Role",
     "RoleGrant",

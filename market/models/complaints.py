@@ -34,6 +34,8 @@ class Complaint(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_code: Mapped[str] = mapped_column(String(43), unique=True)
+    # The same key in 8 characters to read aloud or write down (services.complaints.codes).
+    short_code: Mapped[str | None] = mapped_column(String(8), unique=True)
     market_id: Mapped[int] = mapped_column(ForeignKey("markets.id"))
     # Empty for a complaint about the market as a whole.
     stall_id: Mapped[int | None] = mapped_column(ForeignKey("stalls.id"))

@@ -1,6 +1,6 @@
 """The community income ledger: double-entry, append-only, hash-chained per organization.
 
-Only market.services.ledger (and its ledger_* companions) writes these tables. Entries and
+Only market.services.ledger.entries (and its ledger_* companions) writes these tables. Entries and
 lines are never updated or deleted: the ORM refuses here, and triggers in the database
 (migration 0006_ledger) refuse too, so a raw UPDATE is caught as well.
 """
@@ -96,6 +96,29 @@ class LedgerLine(db.Model):
 
     entry: Mapped[LedgerEntry] = relationship(back_populates="lines")
     account: Mapped[LedgerAccount] = relationship()
+
+
+class ChainCheckpoint(db.Model):
+    """How far the last full check of an organization's chain (`flask ledger verify`) got:
+    every entry up to `seq` (whose hash was `entry_hash`) re-hashed and intact at `verified_at`;
+    or, `broken_seq` set, the entry where it found the chain broken. Pages that cannot afford to
+    re-hash a year check only the entries after it, and read the last full check of the books
+    against the operations (`operations_at`, its number of mismatches)."""
+
+    __tablename__ = "ledger_chain_checkpoints"
+    __table_args__ = (
+        CheckConstraint("seq >= 0", name="seq_not_negative"),
+        CheckConstraint("entry_hash IS NULL OR length(entry_hash) = 64", name="hash_sha256"),
+    )
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    seq: Mapped[int]  # 0: the chain was empty
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    broken_seq: Mapped[int | None]
+    # The last full check of the books against the operations (`verify --operations`).
+    operations_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    operations_mismatches: Mapped[int | None]
 
 
 class SessionReconciliation(db.Model):

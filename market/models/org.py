@@ -32,8 +32,16 @@ class Organization(db.Model):
     expense_approval_threshold_fen: Mapped[int] = mapped_column(
         default=50_000, server_default=text("50000")
     )
+    # The governance fund's meeting rule: at least num/den of the representatives present,
+    # and "for" above majority_pct % of those present (a household vote: of the ballots).
+    fund_quorum_num: Mapped[int] = mapped_column(default=2, server_default=text("2"))
+    fund_quorum_den: Mapped[int] = mapped_column(default=3, server_default=text("3"))
+    fund_majority_pct: Mapped[int] = mapped_column(default=50, server_default=text("50"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The street office (街道) that supervises it, if any.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
 
+    area: Mapped["Area | None"] = relationship(back_populates="organizations")  # noqa: F821
     markets: Mapped[list["Market"]] = relationship(  # noqa: F821
         back_populates="organization", order_by="Market.id"
     )
@@ -47,6 +55,9 @@ class Role:
     ALL = (VENDOR, GUIDE, CADRE, ADMIN)
     STAFF = (GUIDE, CADRE, ADMIN)
     MANAGERS = (CADRE, ADMIN)
+    # Granted per area (AreaGrant), not per organization: reads what managers read, writes nothing.
+    SUPERVISOR = "supervisor"
+    READERS = (CADRE, ADMIN, SUPERVISOR)
 
 
 class RoleGrant(db.Model):

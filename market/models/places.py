@@ -55,6 +55,9 @@ class Market(db.Model):
     rules_text: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Bumped by every write to what the scan page caches per process (sessions, hours, fee
+    # rules, organization), so a worker's cache check rides on the page's one read.
+    data_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     organization: Mapped["Organization"] = relationship(back_populates="markets")  # noqa: F821
     zones: Mapped[list["Zone"]] = relationship(

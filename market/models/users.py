@@ -35,6 +35,9 @@ class User(UserMixin, db.Model):
     grants: Mapped[list["RoleGrant"]] = relationship(  # noqa: F821
         back_populates="user", cascade="all, delete-orphan", order_by="RoleGrant.id"
     )
+    area_grants: Mapped[list["AreaGrant"]] = relationship(  # noqa: F821
+        back_populates="user", cascade="all, delete-orphan", order_by="AreaGrant.id"
+    )
 
     def set_password(self, password: str) -> None:
         # scrypt with a random salt; tests may lower its cost through the config.

@@ -1,8 +1,11 @@
-from flask import current_app, render_template, request, url_for
+from flask import current_app, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from ..services import complaint_stats, public, qr
-from ..services.clock import now as clock_now
+from ..publicurl import local_only_base_url, public_base_url
+from ..services.common.clock import now as clock_now
+from ..services.complaints import stats as complaint_stats
+from ..services.public import notice as public
+from ..services.zoning import qr
 from . import bp
 
 SLUG = "string(maxlength=60)"
@@ -41,6 +44,11 @@ def board(slug):
 
 @bp.route(f"/<{SLUG}:slug>/print")
 def printable(slug):
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
-    live = base.rstrip("/") + url_for("public.board", slug=slug)
-    return _page(slug, "public/print.html", live_url=live, qr_svg=qr.qr_svg(live, live))
+    live = public_base_url().rstrip("/") + url_for("public.board", slug=slug)
+    return _page(
+        slug,
+        "public/print.html",
+        live_url=live,
+        qr_svg=qr.qr_svg(live, live),
+        local_base_url=local_only_base_url(),
+    )

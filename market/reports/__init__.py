@@ -2,8 +2,8 @@
 
 from flask import Blueprint
 
-from ..services.audit_labels import action_label, object_label
-from ..services.tables import display
+from ..services.common.tables import display
+from ..services.reports.audit_labels import action_label, object_label
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 # A global, not a context processor: the table macro is imported without the page's context.

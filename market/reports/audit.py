@@ -4,8 +4,11 @@ from flask import Response, current_app, render_template, request, stream_with_c
 from flask_login import current_user
 
 from ..queryargs import page_arg
-from ..services import access, audit_log, exports, reports
-from ..services.clock import now as clock_now
+from ..services.auth import access
+from ..services.common import exports
+from ..services.common.clock import now as clock_now
+from ..services.reports import audit_log
+from ..services.reports import summaries as reports
 from . import bp
 from .views import ID, manager_only
 

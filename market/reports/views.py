@@ -1,8 +1,10 @@
 """Report pages for the cadres of a market's organization, and their CSV / XLSX downloads.
 
-Views parse the query string and check who asks; the figures come from services.reports."""
+Views parse the query string and check who asks; the figures come from
+services.reports.summaries."""
 
 from datetime import timedelta
+from urllib.parse import quote
 
 from flask import Response, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
@@ -12,19 +14,25 @@ from sqlalchemy import select
 from ..auth.decorators import roles_required
 from ..extensions import db
 from ..models import Market, Role
-from ..services import access, exports, histories, reports, sessions
-from ..services import occupancy as occupancy_service
-from ..services.clock import now as clock_now
-from ..services.errors import InvalidInput, NotFound
-from ..services.money import yuan
+from ..services.auth import access
+from ..services.common import exports
+from ..services.common.clock import now as clock_now
+from ..services.common.errors import InvalidInput, NotFound
+from ..services.common.money import yuan
+from ..services.reports import histories
+from ..services.reports import occupancy as occupancy_service
+from ..services.reports import summaries as reports
+from ..services.sessions import owing
+from ..services.sessions import tide as sessions
 from . import bp, charts
 
 ID = "int(max=2147483647)"
-manager_only = roles_required(*Role.MANAGERS)
+# Read-only pages: the organization's cadres, and the supervisors of its street office.
+manager_only = roles_required(*Role.READERS)
 
 
 def _market(market_id: int) -> Market:
-    return access.market_for_manager(current_user, market_id)
+    return access.market_for_reader(current_user, market_id)
 
 
 def _today(market: Market):
@@ -58,7 +66,7 @@ REPORT_PAGES = ("daily", "monthly", "occupancy", "vendor_history", "handovers")
 
 
 def managed_markets() -> list[Market]:
-    org_ids = access.managed_organization_ids(current_user)
+    org_ids = access.readable_organization_ids(current_user)
     return db.session.scalars(
         select(Market).where(Market.organization_id.in_(org_ids)).order_by(Market.id)
     ).all()
@@ -90,6 +98,7 @@ def daily(market_id):
         found=found,
         totals=reports.totals_of(found),
         zone=sessions.zone_of(market),
+        owes=owing.who_owes(market, current_user, [d.session.id for d in found]),
     )
 
 
@@ -188,29 +197,37 @@ EXPORTS = {
 
 
 def _export_table(market: Market, kind: str):
+    """(table, span, disposition): a vendor's history is named after the vendor, so that ten
+    downloads in one folder can be told apart."""
     span = _range(market, max_days=reports.EXPORT_MAX_DAYS)
+    dates = f"{span.first.isoformat()}-{span.last.isoformat()}"
     if kind == "vendor":
         vendor = histories.vendor_of(market, _vendor_id())
-        return histories.vendor_table(market, vendor, span), span
+        table = histories.vendor_table(market, vendor, span)
+        name = f"{market.slug}-vendor-{vendor.id}-{dates}"
+        return table, span, (name, f"{market.slug}-{vendor.user.name}-{vendor.id}-{dates}")
     if kind not in EXPORTS:
         raise NotFound()
-    return EXPORTS[kind](market, span), span
+    return EXPORTS[kind](market, span), span, (f"{market.slug}-{kind}-{dates}",) * 2
 
 
-def _filename(market: Market, kind: str, span, ext: str) -> str:
-    return f"{market.slug}-{kind}-{span.first.isoformat()}-{span.last.isoformat()}.{ext}"
+def _attachment(names: tuple[str, str], ext: str) -> dict:
+    """An ASCII filename for old clients and the UTF-8 one (RFC 6266) for the rest."""
+    ascii_name, full_name = names
+    utf8 = quote(f"{full_name}.{ext}", safe="")
+    value = f"attachment; filename=\"{ascii_name}.{ext}\"; filename*=UTF-8''{utf8}"
+    return {"Content-Disposition": value}
 
 
 @bp.route(f"/markets/<{ID}:market_id>/export/<string(maxlength=20):kind>.csv")
 @manager_only
 def export_csv(market_id, kind):
     market = _market(market_id)
-    table, span = _export_table(market, kind)
-    name = _filename(market, kind, span, "csv")
+    table, _span, names = _export_table(market, kind)
     return Response(
         stream_with_context(exports.csv_stream(table)),
         mimetype=exports.CSV_MIME,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers=_attachment(names, "csv"),
     )
 
 
@@ -218,10 +235,7 @@ def export_csv(market_id, kind):
 @manager_only
 def export_xlsx(market_id, kind):
     market = _market(market_id)
-    table, span = _export_table(market, kind)
-    name = _filename(market, kind, span, "xlsx")
+    table, _span, names = _export_table(market, kind)
     return Response(
-        exports.xlsx_bytes(table),
-        mimetype=exports.XLSX_MIME,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        exports.xlsx_bytes(table), mimetype=exports.XLSX_MIME, headers=_attachment(names, "xlsx")
     )

@@ -60,6 +60,14 @@ class CancelForm(FlaskForm):
     )
 
 
+class ReopenForm(FlaskForm):
+    reason = StringField(
+        _l("Reason"),
+        validators=[DataRequired(_l("Say why.")), Length(max=200)],
+        render_kw={"autocomplete": "off"},
+    )
+
+
 class ExtendForm(FlaskForm):
     until = TimeField(_l("New closing time"), validators=[InputRequired(REQUIRED)])
 

@@ -16,10 +16,14 @@ from ..auth.decorators import roles_required
 from ..extensions import db
 from ..formtools import attach_error, submit
 from ..models import CheckIn, Role
-from ..services import access, closures, session_actions, session_templates, sessions, takings
-from ..services.clock import now as clock_now
-from ..services.errors import DomainError, InvalidInput
-from ..services.session_notes import note_label, scheduler_changed
+from ..services.auth import access
+from ..services.common.clock import now as clock_now
+from ..services.common.errors import DomainError, InvalidInput
+from ..services.sessions import actions as session_actions
+from ..services.sessions import clockguard, closures, owing, takings
+from ..services.sessions import templates as session_templates
+from ..services.sessions import tide as sessions
+from ..services.sessions.notes import note_label, scheduler_changed
 from . import bp
 from .forms import (
     REASON_HINTS,
@@ -28,6 +32,7 @@ from .forms import (
     ClosureForm,
     ConfirmForm,
     ExtendForm,
+    ReopenForm,
     TemplateForm,
 )
 
@@ -35,6 +40,7 @@ ID = "int(max=2147483647)"
 DAYS_SHOWN = 15
 manager_only = roles_required(*Role.MANAGERS)
 staff_only = roles_required(*Role.STAFF)
+viewers = roles_required(*Role.STAFF, Role.SUPERVISOR)  # supervisors read, never act
 
 
 @bp.app_template_filter("market_day")
@@ -68,9 +74,9 @@ def _first_day(market) -> date:
 
 
 @bp.route(f"/markets/<{ID}:market_id>")
-@staff_only
+@viewers
 def market(market_id):
-    market = access.market_for_guide(current_user, market_id)
+    market = access.market_for_viewer(current_user, market_id)
     first = _first_day(market)
     last = first + timedelta(days=DAYS_SHOWN - 1)
     shown = db.session.scalars(sessions.sessions_between(market, first, last)).all()
@@ -87,6 +93,7 @@ def market(market_id):
         weekdays=session_templates.weekdays_list,
         day_names={choice.value: choice.label for choice in WEEKDAYS},
         can_manage=access.can_manage_market(current_user, market),
+        clock_refusal=clockguard.recent_refusal(),
     )
 
 
@@ -225,6 +232,7 @@ def _session_page(session, status=200, **forms):
     )
     forms.setdefault("cancel_form", CancelForm(prefix="c", formdata=None))
     forms.setdefault("extend_form", ExtendForm(prefix="e", formdata=None))
+    forms.setdefault("reopen_form", ReopenForm(prefix="r", formdata=None))
     page = render_template(
         "sessions/session.html",
         session=session,
@@ -232,7 +240,10 @@ def _session_page(session, status=200, **forms):
         zone=sessions.zone_of(session.market),
         counts=counts,
         takings=takings.session_takings(session),
+        owes=owing.who_owes(session.market, current_user, [session.id]),
         can_manage=access.can_manage_market(current_user, session.market),
+        # The service decides; this only spares the button where it would surely be refused.
+        reopenable=session.state == "closed" and clock_now() < session.ends_at,
         reason_hints=REASON_HINTS,
         note_label=note_label,
         scheduler_changed=scheduler_changed,
@@ -242,20 +253,28 @@ def _session_page(session, status=200, **forms):
 
 
 @bp.route(f"/<{ID}:session_id>")
-@staff_only
+@viewers
 def session(session_id):
-    return _session_page(sessions.session_for_staff(current_user, session_id))
+    return _session_page(sessions.session_for_viewer(current_user, session_id))
 
 
-def _act(session_id, form, action, done: str, form_name: str | None = None):
-    """Run one action on a session from its page: flash and redirect, or show the error."""
+def _act(
+    session_id,
+    form,
+    action,
+    done: str,
+    form_name: str | None = None,
+    shown_in=("scheduled", "open"),
+):
+    """Run one action on a session from its page: flash and redirect, or show the error.
+    `shown_in`: the states in which the page shows the form (a refusal is shown in it)."""
     s = sessions.session_for_manager(current_user, session_id)
     if form.validate_on_submit():
         try:
             action(s, form)
         except DomainError as e:
             db.session.rollback()
-            if form_name is None or s.state not in ("scheduled", "open"):
+            if form_name is None or s.state not in shown_in:
                 # A bare button, or a form the page no longer shows: say it at the top.
                 flash(str(e.message), "error")
                 return _session_page(s, e.status)
@@ -328,4 +347,17 @@ def session_reinstate(session_id):
         ConfirmForm(),
         lambda s, f: session_actions.reinstate(s, **_kw()),
         _("The session is scheduled again."),
+    )
+
+
+@bp.route(f"/<{ID}:session_id>/reopen", methods=["POST"])
+@manager_only
+def session_reopen(session_id):
+    return _act(
+        session_id,
+        ReopenForm(prefix="r"),
+        lambda s, f: session_actions.reopen(s, f.reason.data, **_kw()),
+        _("The session is reopened: what its close did is undone."),
+        "reopen_form",
+        shown_in=("closed",),
     )

@@ -4,10 +4,9 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import PasswordInput
 
 from ..formtools import REQUIRED
-from ..services.vendors import RELIEF_LABELS
+from ..services.vendors.registry import RELIEF_LABELS
 
 
 class DetailsForm(FlaskForm):
@@ -34,7 +33,9 @@ class DetailsForm(FlaskForm):
     )
 
 
-class RegisterForm(DetailsForm):
+class NewVendorForm(DetailsForm):
+    """Who the new vendor is: the same fields whoever fills them in."""
+
     name = StringField(
         _l("Your name"),
         validators=[DataRequired(REQUIRED), Length(max=30)],
@@ -45,14 +46,34 @@ class RegisterForm(DetailsForm):
         validators=[DataRequired(REQUIRED), Length(max=20)],
         render_kw={"inputmode": "tel", "autocomplete": "tel"},
     )
-    # Kept after an error: an older vendor should not have to type it twice (page is no-store).
+    agree = BooleanField(_l("I have read and agree to the market rules"))
+
+
+class RegisterForm(NewVendorForm):
+    # Never sent back into the page: after an error it is typed again, not echoed.
     password = PasswordField(
         _l("Choose a password"),
         validators=[DataRequired(REQUIRED), Length(max=128)],
-        widget=PasswordInput(hide_value=False),
         render_kw={"autocomplete": "new-password"},
     )
-    agree = BooleanField(_l("I have read and agree to the market rules"))
+
+
+class GuideRegisterForm(NewVendorForm):
+    """The guide fills it in on her own phone for a vendor without a smartphone: no password
+    (the vendor sets one later with a one-time code), and nothing for the browser to autofill
+    from the guide's own details."""
+
+    name = StringField(
+        _l("Vendor's name"),
+        validators=[DataRequired(REQUIRED), Length(max=30)],
+        render_kw={"autocomplete": "off"},
+    )
+    phone = StringField(
+        _l("Vendor's mobile number"),
+        validators=[DataRequired(REQUIRED), Length(max=20)],
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
+    agree = BooleanField(_l("I have read the market rules to the vendor and they agree"))
 
 
 class DecisionForm(FlaskForm):

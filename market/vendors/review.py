@@ -8,9 +8,11 @@ from ..auth.decorators import roles_required
 from ..extensions import db
 from ..models import Role, Vendor, VendorStatus
 from ..queryargs import page_arg
-from ..services import access, complaint_stats, uploads
-from ..services import vendors as vendor_service
-from ..services.errors import DomainError, NotFound
+from ..services.auth import access
+from ..services.common import uploads
+from ..services.common.errors import DomainError, NotFound
+from ..services.complaints import stats as complaint_stats
+from ..services.vendors import registry as vendor_service
 from . import bp
 from .forms import DecisionForm
 from .views import certs_dir
@@ -34,6 +36,7 @@ def _labels() -> dict:
         "relief_labels": vendor_service.RELIEF_LABELS,
         "certificate_state": vendor_service.certificate_state,
         "history_label": vendor_service.history_label,
+        "history_line": vendor_service.history_line,
     }
 
 
@@ -50,16 +53,20 @@ def queue():
 
 
 @bp.route("/list")
-@manager_only
+@roles_required(*Role.READERS)
 def listing():
-    org_ids = access.managed_organization_ids(current_user)
+    org_ids = access.readable_organization_ids(current_user)
     status = request.args.get("status") or None
     if status not in (None, *VendorStatus.ALL):
         abort(400)
     page = page_arg()
+    q = request.args.get("q")
+    if q and org_ids != access.managed_organization_ids(current_user):
+        # A supervisor sees phones masked: searching by their digits would unmask them.
+        q = "".join(c for c in q if not c.isdigit()).strip() or None
     items, total = vendor_service.search(
         org_ids,
-        q=request.args.get("q"),
+        q=q,
         status=status,
         category=request.args.get("category") or None,
         page=page,
@@ -77,13 +84,22 @@ def listing():
     )
 
 
+def vendor_for_reader(vendor_id: int) -> Vendor:
+    """The community's cadres, and the supervisors of its area (phone masked, read-only)."""
+    vendor = db.session.get(Vendor, vendor_id)
+    if vendor is None or not access.can_read_org(current_user, vendor.organization_id):
+        raise NotFound()
+    return vendor
+
+
 @bp.route(f"/<{ID}:vendor_id>")
-@manager_only
+@roles_required(*Role.READERS)
 def detail(vendor_id):
-    vendor = vendor_for_manager(vendor_id)
+    vendor = vendor_for_reader(vendor_id)
     return render_template(
         "vendors/detail.html",
         vendor=vendor,
+        masked=access.masks_phones(current_user, vendor.organization_id),
         history=vendor_service.history(vendor),
         complaint_count=complaint_stats.vendor_complaint_count(vendor.id),
         form=DecisionForm(),
@@ -156,10 +172,10 @@ def relief(vendor_id, answer):
 
 
 @bp.route(f"/<{ID}:vendor_id>/certificate-photo")
-@manager_only
+@roles_required(*Role.READERS)
 def certificate_photo(vendor_id):
-    """Only cadres of the vendor's organization ever see the photo."""
-    vendor = vendor_for_manager(vendor_id)
+    """Only the vendor's organization's cadres and its area's supervisors see the photo."""
+    vendor = vendor_for_reader(vendor_id)
     name = vendor.pending_cert_photo if request.args.get("pending") else vendor.health_cert_photo
     path = uploads.stored_path(certs_dir(), name)
     if path is None:

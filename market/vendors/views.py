@@ -4,16 +4,25 @@ from pathlib import Path
 
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from .. import formstash
 from ..extensions import db, limiter
 from ..formtools import submit
 from ..models import Market
-from ..services import access, checkin, payments, qr, uploads, vendor_pass, zoning
-from ..services import vendors as vendor_service
-from ..services.errors import DomainError
+from ..publicurl import public_base_url
+from ..services.auth import access
+from ..services.checkin import checkins as checkin
+from ..services.checkin import payments
+from ..services.common import uploads
+from ..services.common.errors import DomainError
+from ..services.vendors import passes as vendor_pass
+from ..services.vendors import registry as vendor_service
+from ..services.zoning import places as zoning
+from ..services.zoning import qr
 from . import bp
 from .forms import DetailsForm, RegisterForm
 
@@ -37,14 +46,15 @@ def _registration_market() -> Market | None:
     return markets[0] if len(markets) == 1 else None
 
 
-def _fill_choices(form: DetailsForm, market: Market | None) -> None:
-    form.category.choices = [
+def fill_choices(form: DetailsForm, market: Market | None) -> None:
+    # No category is preselected: the first one in the list was taken by mistake.
+    form.category.choices = [SelectChoice("", _l("Choose one"))] + [
         SelectChoice(k, vendor_service.category_label(k))
         for k in vendor_service.categories_for(market)
     ]
 
 
-def _details(form: DetailsForm) -> vendor_service.Details:
+def form_details(form: DetailsForm) -> vendor_service.Details:
     return vendor_service.Details(
         category=form.category.data,
         goods=form.goods.data,
@@ -56,9 +66,10 @@ def _details(form: DetailsForm) -> vendor_service.Details:
     )
 
 
-def _store_photo(form: DetailsForm) -> str | None:
+def store_photo(form: DetailsForm, sells_food: bool) -> str | None:
+    """The certificate photo, when the vendor (as the service decided) sells food."""
     upload = form.health_cert_photo.data
-    if not (upload and getattr(upload, "filename", "")) or not form.sells_food.data:
+    if not (upload and getattr(upload, "filename", "")) or not sells_food:
         return None
     return uploads.save_image(
         upload.stream,
@@ -78,7 +89,7 @@ def register():
         markets = db.session.scalars(select(Market).where(Market.is_active).order_by(Market.id))
         return render_template("vendors/choose_market.html", markets=markets.all())
     form = RegisterForm()
-    _fill_choices(form, market)
+    fill_choices(form, market)
 
     def action():
         vendor = vendor_service.register(
@@ -86,22 +97,23 @@ def register():
             name=form.name.data,
             phone=form.phone.data,
             password=form.password.data,
-            details=_details(form),
+            details=form_details(form),
             agreed_to_rules=form.agree.data,
             ip=request.remote_addr,
         )
         # Stored last: nothing is written to disk if the registration itself fails.
-        if photo := _store_photo(form):
+        if photo := store_photo(form, vendor.sells_food):
             vendor.health_cert_photo = photo
         login_user(vendor.user)
         flash(_("Registered. The community office will check your details soon."), "success")
         back = request.args.get("stall")
         return url_for(".home", stall=back) if back else url_for(".home")
 
+    # Errors come back on a GET of this same URL (Back never asks to resubmit the form).
     response = make_response(
-        submit(form, action, "vendors/register.html", FIELD_MAP, market=market)
+        formstash.submit(form, action, "vendors/register.html", FIELD_MAP, market=market)
     )
-    response.headers["Cache-Control"] = "no-store"  # the page may echo the password back
+    response.headers["Cache-Control"] = "no-store"  # what was typed: name, phone
     return response
 
 
@@ -109,13 +121,11 @@ def register():
 @login_required
 def home():
     profiles = access.vendor_profiles(current_user)
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+    base = public_base_url()
     passes = {
-        v.id: qr.qr_svg(
-            base.rstrip("/") + url_for("guide.identify", token=vendor_pass.pass_token(v)),
-            _("Vendor pass"),
-        )
+        v.id: qr.qr_svg(vendor_pass.pass_url(base, v), _("Vendor pass"))
         for v in profiles
+        if vendor_pass.has_pass(v)  # a rejected vendor has none
     }
     return render_template(
         "vendors/home.html",
@@ -144,16 +154,16 @@ def edit_details():
         form.health_cert_expires.data = vendor.pending_cert_expires
     if request.method == "GET":
         form.relief_kind.data = vendor.relief_kind or ""
-    _fill_choices(form, vendor.market)
+    fill_choices(form, vendor.market)
 
     def action():
         waiting = vendor_service.update_details(
             vendor,
-            _details(form),
+            form_details(form),
             actor=current_user._get_current_object(),
             ip=request.remote_addr,
         )
-        if photo := _store_photo(form):
+        if photo := store_photo(form, vendor.sells_food):
             if waiting:
                 vendor.pending_cert_photo = photo
             else:

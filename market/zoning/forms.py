@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..formtools import REQUIRED, whole_number
-from ..services.vendors import CATEGORY_LABELS
+from ..services.vendors.registry import CATEGORY_LABELS
 
 
 class MarketForm(FlaskForm):

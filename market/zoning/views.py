@@ -22,8 +22,12 @@ from ..auth.decorators import roles_required
 from ..extensions import db
 from ..formtools import form_values, submit
 from ..models import Market, Organization, Role
+from ..publicurl import local_only_base_url, public_base_url
 from ..queryargs import id_arg
-from ..services import access, layout, qr, uploads, zoning
+from ..services.auth import access
+from ..services.common import uploads
+from ..services.zoning import layout, qr
+from ..services.zoning import places as zoning
 from . import bp
 from .forms import BulkStallForm, ConfirmForm, DisableForm, MarketForm, StallForm, ZoneForm
 
@@ -42,10 +46,6 @@ def _user():
 
 def _ip():
     return request.remote_addr
-
-
-def public_base_url() -> str:
-    return current_app.config.get("PUBLIC_BASE_URL") or request.host_url
 
 
 # --- markets ---------------------------------------------------------------------------------
@@ -248,6 +248,7 @@ def _stall_context(stall, disable_form=None) -> dict:
         "disable_form": disable_form or DisableForm(prefix="d"),
         "confirm": ConfirmForm(),
         "qr_svg": qr.qr_svg(qr.stall_url(public_base_url(), stall.qr_token), stall.code),
+        "local_base_url": local_only_base_url(),
     }
 
 
@@ -359,6 +360,7 @@ def posters(market_id):
         per_page=per_page,
         zone_id=zone_id,
         steps=steps,
+        local_base_url=local_only_base_url(),
     )
 
 

@@ -67,7 +67,7 @@ def test_token_signed_by_another_key_is_refused(demo_app, client):
 def test_password_change_revokes_tokens(demo_app, client):
     token = token_for(client, "13800000004")
     with demo_app.app_context():
-        from market.services import accounts
+        from market.services.auth import accounts
 
         user = accounts.user_by_phone("13800000004")
         accounts.change_password(user, "demo1234", "a-new-pass-77")
@@ -133,7 +133,8 @@ def test_token_endpoint_is_rate_limited(client):
     for _ in range(5):
         client.post("/api/v1/auth/token", json={"phone": "13800000001", "password": "bad-pass"})
     r = client.post("/api/v1/auth/token", json={"phone": "13800000001", "password": "bad-pass"})
-    assert_error(r, 429, "rate_limited")
+    assert_error(r, 429, "too_many_attempts")
+    assert int(r.headers["Retry-After"]) > 0
 
 
 def test_errors_are_translated(client):

@@ -3,10 +3,10 @@
 import pytest
 from sqlalchemy import func, select
 
+from bench.data import rush
 from market.extensions import db
 from market.models import Charge, Stall
-from market.services import rush
-from market.services.clock import FixedClock, now
+from market.services.common.clock import FixedClock, now
 from tests.api.test_api import assert_error, bearer, token_for
 
 

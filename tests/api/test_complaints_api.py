@@ -7,10 +7,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from bench.data import rush
 from market.extensions import db
 from market.models import Complaint, Incident, Market, Stall, User, Vendor
-from market.services import checkin, incidents, rush, zoning
-from market.services.clock import FixedClock, now
+from market.services.checkin import checkins as checkin
+from market.services.common.clock import FixedClock, now
+from market.services.guide import incidents
+from market.services.zoning import places as zoning
 from tests.api.test_api import assert_error, bearer, token_for
 
 

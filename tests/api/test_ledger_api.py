@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 
 from market.extensions import db
 from market.models import Expense, LedgerEntry, MonthClose, Organization, Role
-from market.services import accounts, ledger
-from market.services.clock import FixedClock
+from market.services.auth import accounts
+from market.services.common.clock import FixedClock
+from market.services.common.money import MAX_FEN
+from market.services.ledger import entries as ledger
 from tests.api.test_api import assert_error, bearer, token_for
 
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
@@ -145,7 +147,10 @@ def test_expense_above_threshold_needs_receipt_and_another_cadre(demo_app, clien
     assert_error(client.post(url, headers=cadre), 403, "self_approval")
     assert count(demo_app, LedgerEntry) == 0
     second = bearer(token_for(client, "13800000099", "secret-pass-1"))
-    ok = client.post(url, headers=second)
+    # Office cash holds nothing: below zero needs saying so.
+    assert_error(client.post(url, headers=second), 422, "negative_balance_unacknowledged")
+    assert count(demo_app, LedgerEntry) == 0
+    ok = client.post(url, headers=second, json={"acknowledge_negative_balance": True})
     assert ok.status_code == 200 and ok.json["state"] == "posted" and ok.json["entry_id"]
     assert_error(client.post(url, headers=second), 409, "already_approved")
 
@@ -198,3 +203,42 @@ def test_bad_months_are_refused(demo_app, client, org, cadre, month, code):
     r = client.post(f"{base(org, cadre)}/month-closes", headers=cadre, json={"month": month})
     assert_error(r, 422, code)
     assert count(demo_app, MonthClose) == 0
+
+
+@pytest.mark.parametrize(
+    "fen",
+    [
+        2**63,  # past every integer column: was an OverflowError and a 500
+        2**63 - 1,
+        10**13 * 100,  # ¥10 trillion
+        MAX_FEN + 1,
+    ],
+)
+def test_amounts_past_the_limit_are_a_4xx_not_a_500(demo_app, client, org, cadre, fen):
+    err = assert_error(deposit(client, org, cadre, debit=fen, credit=fen), 422, "validation_error")
+    assert "金额太大" in str(err["details"])  # the API speaks Chinese unless asked
+    err = assert_error(expense(client, org, cadre, fen), 422, "validation_error")
+    assert "金额太大" in str(err["details"])
+    assert count(demo_app, LedgerEntry) == 0 and count(demo_app, Expense) == 0
+
+
+def test_the_limit_itself_is_accepted(client, org, cadre):
+    r = deposit(client, org, cadre, debit=MAX_FEN, credit=MAX_FEN)
+    assert r.status_code == 201, r.json
+
+
+def test_the_limit_is_in_the_openapi_document(client):
+    spec = client.get("/api/v1/openapi.json").json
+    line = spec["components"]["schemas"]["Line"]["properties"]
+    assert line["debit_fen"]["maximum"] == MAX_FEN and line["credit_fen"]["maximum"] == MAX_FEN
+
+
+@pytest.mark.parametrize(
+    ("day", "code"), [("1999-12-31", "date_too_old"), ("2025-11-01", "date_too_old")]
+)
+def test_entries_obey_the_expense_date_window(demo_app, client, org, cadre, day, code):
+    assert_error(deposit(client, org, cadre, day=day), 422, code)
+    assert_error(expense(client, org, cadre, 100, spent_on=day), 422, code)
+    assert count(demo_app, LedgerEntry) == 0
+    # A year back is still fine for both.
+    assert deposit(client, org, cadre, day="2025-11-23").status_code == 201

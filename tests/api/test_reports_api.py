@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from market.extensions import db
 from market.models import Organization
-from market.services import takings
+from market.services.sessions import takings
 from tests import builders
 from tests.api.test_api import assert_error, bearer, token_for
 from tests.trade import DAY1, TOTALS, trade

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from market.extensions import db
 from market.models import Market, MarketSession, SessionTemplate
-from market.services import sessions
-from market.services.clock import FixedClock
+from market.services.common.clock import FixedClock
+from market.services.sessions import tide as sessions
 from tests import builders as b
 from tests.api.test_api import assert_error, bearer, token_for
 
@@ -184,6 +184,24 @@ def test_reinstate(client, cadre, ids):
     assert_error(client.post(f"{url}/reinstate", headers=cadre), 409, "not_reinstatable")
 
 
+def test_reopen_a_session_closed_too_early(demo_app, client, cadre, guide, ids, clock):
+    url = f"/api/v1/sessions/{ids['tonight']}"
+    clock.set(datetime.fromisoformat("2026-11-23T19:00+08:00"))
+    client.post(f"{url}/open", headers=cadre)
+    assert client.post(f"{url}/close", headers=cadre).json["state"] == "closed"
+    assert_error(client.post(f"{url}/reopen", headers=cadre, json={}), 422)
+    assert client.post(f"{url}/reopen", headers=guide, json={"reason": "误关"}).status_code == 403
+    r = client.post(f"{url}/reopen", headers=cadre, json={"reason": "误关"})
+    assert r.status_code == 200 and r.json["state"] == "open" and r.json["closed_at"] is None
+    assert_error(
+        client.post(f"{url}/reopen", headers=cadre, json={"reason": "再"}), 409, "not_closed"
+    )
+    client.post(f"{url}/close", headers=cadre)
+    clock.set(datetime.fromisoformat("2026-11-23T22:31+08:00"))  # its hours are over
+    r = client.post(f"{url}/reopen", headers=cadre, json={"reason": "误关"})
+    assert_error(r, 409, "session_over")
+
+
 # --- templates -------------------------------------------------------------------------------
 
 FRIDAY_LATE = {
@@ -315,7 +333,7 @@ def test_openapi_documents_every_answer(client):
     listing = paths["/api/v1/markets/{market_id}/sessions"]["get"]
     assert {"200", "401", "403", "404", "422"} <= set(listing["responses"])
     assert {p["name"] for p in listing["parameters"]} >= {"from", "to", "page", "per_page"}
-    for action in ("open", "close", "cancel", "extend", "reinstate"):
+    for action in ("open", "close", "cancel", "extend", "reinstate", "reopen"):
         op = paths[f"/api/v1/sessions/{{session_id}}/{action}"]["post"]
         assert {"200", "401", "403", "404", "409", "422"} <= set(op["responses"])
         assert op["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith(

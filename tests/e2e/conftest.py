@@ -11,6 +11,7 @@ import pytest
 from bench.server import running_server
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"  # the README's screenshots
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -95,3 +96,13 @@ def _artifacts_dir():
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def docs_shot(page, name: str, show=None) -> None:
+    """The README's phone screenshot `docs/img/<name>.png`: the 390×844 screen as a phone
+    shows it (no full page), one image pixel per CSS pixel so the file stays small. `show`, a
+    locator, is scrolled into sight first (sideways within a scrolling map, say)."""
+    if show is not None:
+        show.evaluate("e => e.scrollIntoView({block: 'nearest', inline: 'center'})")
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS_IMG / f"{name}.png"), scale="css", caret="hide")

@@ -3,9 +3,10 @@ vendor checks in from a second phone, and within one poll the stall shows occupi
 the guide records cash from the stall's panel and the stall turns paid on both screens."""
 
 import pytest
+from playwright.sync_api import expect
 
 from bench.server import running_server
-from tests.e2e.conftest import PHONE, shot
+from tests.e2e.conftest import PHONE, docs_shot, shot
 from tests.e2e.test_foundation import assert_fits_phone, login
 from tests.e2e.test_vendors import stall_url
 
@@ -55,6 +56,7 @@ def test_board_updates_without_reload_and_cash_turns_it_paid(browser, evening):
     assert guide.url == board_url
     assert "¥10.00" in guide.locator(".counts").inner_text()  # unpaid, B is 果蔬 at ¥10
     shot(guide, "board-occupied")
+    docs_shot(guide, "board", show=stall_on_map(guide, "B-05"))
 
     guide.locator("#board-live svg a").filter(has_text="B-05").click()
     panel = guide.locator("#panel")
@@ -91,9 +93,25 @@ def test_board_works_without_javascript(browser, evening):
     page.goto(f"{evening}/guide/")
     page.get_by_role("link", name="金汇潮汐市场").click()
     page.get_by_role("link", name="按状态列表").click()
-    assert page.locator("table.board-list").is_visible()
+    expect(page.locator("table.board-list")).to_be_visible()
     page.get_by_role("link", name="A-03").click()
     page.get_by_role("heading", name="A-03").wait_for()
-    assert page.get_by_role("link", name="返回摊位看板").first.is_visible()
+    expect(page.get_by_role("link", name="返回摊位看板").first).to_be_visible()
     shot(page, "board-nojs-panel")
+    ctx.close()
+
+
+def test_a_whole_row_of_the_list_opens_its_stall(browser, evening):
+    """A thumb lands on the state or the empty vendor cell, not on the small stall code."""
+    ctx = browser.new_context(**PHONE)
+    page = ctx.new_page()
+    login(page, evening, "13800000002")
+    page.goto(f"{evening}/guide/")
+    page.get_by_role("link", name="金汇潮汐市场").click()
+    page.get_by_role("link", name="按状态列表").click()
+    row = page.locator("table.board-list tbody tr").filter(has_text="A-04")
+    box = row.locator("td").nth(2).bounding_box()  # the vendor cell: empty on a free stall
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.locator("#panel").get_by_role("heading", name="A-04").wait_for()
+    assert_fits_phone(page)
     ctx.close()

@@ -4,6 +4,7 @@ complaint, answers it, and the tracking page shows the answer."""
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from bench.server import running_server
 from tests.e2e.conftest import PHONE, shot
@@ -31,9 +32,9 @@ def test_scan_complain_answer(browser, evening, tmp_path):
     shopper, guide = shopper_ctx.new_page(), guide_ctx.new_page()
     shopper.goto(a01)
     assert shopper.locator(".vendor-name").inner_text() == "王**"
-    assert shopper.get_by_text("健康证有效").is_visible()
+    expect(shopper.get_by_text("健康证有效")).to_be_visible()
     assert "王德华" not in shopper.content()
-    assert shopper.get_by_role("link", name="我是摊主：登录入场").is_visible()
+    expect(shopper.get_by_role("link", name="我是摊主：登录入场")).to_be_visible()
     assert_fits_phone(shopper)
     shot(shopper, "complaint-card")
 
@@ -49,7 +50,7 @@ def test_scan_complain_answer(browser, evening, tmp_path):
     shopper.get_by_role("button", name="提交反映").click()
     shopper.wait_for_url(f"{server}/c/*")
     track = shopper.url
-    assert shopper.get_by_text("正在处理").is_visible()
+    expect(shopper.get_by_text("正在处理")).to_be_visible()
     shot(shopper, "complaint-tracking")
 
     login(guide, server, "13800000002")
@@ -57,9 +58,9 @@ def test_scan_complain_answer(browser, evening, tmp_path):
     assert "摊位 A-01" in guide.content() and "回家称只有八两" in guide.content()
     guide.get_by_label("处理结果（投诉人会看到）").first.fill("已核秤，摊主退还差价。")
     guide.get_by_role("button", name="标记已处理并答复").first.click()
-    assert guide.get_by_text("已答复").is_visible()
+    expect(guide.get_by_text("已答复")).to_be_visible()
 
     shopper.goto(track)
-    assert shopper.get_by_text("已核秤，摊主退还差价。").is_visible()
+    expect(shopper.get_by_text("已核秤，摊主退还差价。")).to_be_visible()
     assert "八两" not in shopper.content()
     shot(shopper, "complaint-answered")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from bench.server import ROOT, running_server
 from tests.e2e.conftest import PHONE, shot
@@ -108,11 +109,13 @@ def test_the_whole_evening(browser, evening):
     assert "待确认" in first.content()
     shot(first, "evening-vendor-reported")
 
-    # The second vendor meets the taken stall and takes the suggestion in one tap.
+    # The second vendor meets the taken stall, takes the suggestion and sees its fee first.
     login(second, server, "13700000001")
     second.goto(c05)
-    assert second.get_by_text("C-05 已被占用").is_visible()
-    second.get_by_role("button", name="选 C-06").click()
+    expect(second.get_by_text("C-05 已被占用")).to_be_visible()
+    second.locator(".alt-btn").filter(has_text="选 C-06").click()
+    assert second.locator("h1").inner_text() == "C-06"
+    second.get_by_role("button", name="确认入场").click()
     second.wait_for_url(f"{server}/receipts/*")
 
     # The guide's board follows without a reload.
@@ -137,7 +140,11 @@ def test_the_whole_evening(browser, evening):
     # The cadre counts the cash, closes the session, reads and downloads the takings.
     login(cadre, server, "13800000001")
     cadre.goto(f"{server}/guide/handovers")
-    cadre.get_by_role("button", name="确认清点").first.click()
+    # Counted blind: the amount expected shows only after the count is entered.
+    assert "¥10.00" not in cadre.locator("main").inner_text()
+    cadre.get_by_label("实际点到的现金（元）").first.fill("10")
+    cadre.get_by_role("button", name="下一步：与记录核对").first.click()
+    cadre.get_by_role("button", name="确认清点").click()
     assert "已清点" in cadre.content()
     after_close = (datetime.now(UTC) + timedelta(hours=6)).isoformat(timespec="minutes")
     flask(env, "market", "tick", "--now", after_close)

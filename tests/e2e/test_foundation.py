@@ -1,6 +1,7 @@
 """Each demo user logs in on a phone and lands on their home page, in Chinese and English."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import shot
 
@@ -27,7 +28,7 @@ def assert_fits_phone(page):
 def test_login_page_on_a_phone(phone, server):
     phone.goto(f"{server}/login")
     assert phone.locator("html").get_attribute("lang") == "zh-CN"
-    assert phone.get_by_role("heading", name="登录").is_visible()
+    expect(phone.get_by_role("heading", name="登录")).to_be_visible()
     box = phone.get_by_role("button", name="登录").bounding_box()
     assert box["height"] >= 44, "touch target too small"
     assert_fits_phone(phone)
@@ -45,7 +46,7 @@ def test_each_role_lands_home(phone, server, phone_no, path, text, name):
 
 def test_wrong_password_then_right(phone, server):
     login(phone, server, "13800000004", "not-the-password")
-    assert phone.get_by_text("手机号或密码错误").is_visible()
+    expect(phone.get_by_text("手机号或密码错误")).to_be_visible()
     assert phone.get_by_label("手机号").input_value() == "13800000004"
     shot(phone, "login-error")
     phone.get_by_label("密码").fill("demo1234")

@@ -6,8 +6,9 @@ import re
 
 import zxingcpp
 from PIL import Image
+from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, shot
+from tests.e2e.conftest import ARTIFACTS, docs_shot, shot
 from tests.e2e.test_foundation import assert_fits_phone, login
 
 
@@ -19,9 +20,10 @@ def test_public_board_on_a_phone_without_javascript(browser, server):
     page.goto(f"{server}/p/jinhui")
     assert page.locator("h1").inner_text() == "金汇潮汐市场"
     assert page.locator("svg.map-svg rect").count() >= 40
-    assert page.get_by_role("heading", name="钱用到了哪里").is_visible()
+    expect(page.get_by_role("heading", name="钱用到了哪里")).to_be_visible()
     assert_fits_phone(page)
     shot(page, "public-board")
+    docs_shot(page, "public")
     context.close()
 
 
@@ -43,7 +45,7 @@ def test_a4_notice_is_one_page_and_scans_to_the_board(desktop, server, browser):
 def test_reports_fit_a_phone(phone, server):
     login(phone, server, "13800000001")
     phone.get_by_role("link", name="报表").first.click()
-    assert phone.get_by_role("heading", name="每日收入").is_visible()
+    expect(phone.get_by_role("heading", name="每日收入")).to_be_visible()
     for path, name in [
         ("/reports/markets/1/monthly", "report-monthly"),
         ("/reports/markets/1/occupancy", "report-occupancy"),

@@ -3,11 +3,13 @@ vendor's pass identifies them to a guide."""
 
 import io
 import json
+import re
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import zxingcpp
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import PHONE, shot
 from tests.e2e.test_foundation import assert_fits_phone, login
@@ -61,7 +63,8 @@ def test_register_approve_and_identify(browser, server):
     assert "136****0001" in card.inner_text()
     shot(cadre, "cadre-queue")
     card.get_by_role("button", name="通过", exact=True).click()
-    assert "周阿姨已通过审核，现在可以入场。" in cadre.content()
+    # Waits for the page after the redirect: content() read mid-navigation once gave ''.
+    expect(cadre.locator("main")).to_contain_text("周阿姨已通过审核，现在可以入场。")
 
     vendor.reload()
     assert "已通过审核" in vendor.content()
@@ -96,3 +99,68 @@ def test_expired_certificate_is_refused_with_the_form_kept(phone, server):
     assert "has expired" in phone.locator("#health_cert_expires-error").inner_text()
     assert phone.get_by_label("Your goods").input_value() == "noodles"
     shot(phone, "vendor-register-error-en")
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), "#fde68a").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_guide_registers_a_vendor_and_stays_on_her_board(phone, server):
+    """帮摊主登记 at 390×844: the guide registers a vendor without a smartphone, sees the
+    code and the pass to print, and is still herself on her board."""
+    login(phone, server, "13800000002")
+    phone.goto(f"{server}/guide/markets/1/board?lang=en")
+    phone.get_by_role("link", name="Register a vendor").click()
+    phone.wait_for_url("**/guide/markets/1/vendors/new")
+    form_url = phone.url
+    phone.get_by_label("Vendor's name").fill("孙阿婆")
+    phone.get_by_label("Vendor's mobile number").fill("13655550009")
+    category = phone.get_by_label("What do you sell?")
+    assert category.input_value() == ""  # nothing chosen for her
+    category.select_option(label="Cooked food")
+    phone.get_by_label("Your goods").fill("手工凉粉")
+    phone.get_by_label("I have read the market rules to the vendor and they agree").check()
+    phone.get_by_role("button", name="Register the vendor").click()
+    # Cooked food without a certificate: refused, on the form's own URL, what was typed kept.
+    expect(phone.locator("#health_cert_no-error")).to_contain_text("health certificate")
+    assert phone.url == form_url
+    assert phone.get_by_label("Vendor's name").input_value() == "孙阿婆"
+    phone.get_by_label("What do you sell?").select_option(label="Cooked food")
+    phone.get_by_label("Health certificate number (健康证)").fill("川攀健2026-909")
+    later = (datetime.now(UTC).date() + timedelta(days=300)).isoformat()
+    phone.locator("#health_cert_expires").fill(later)
+    phone.locator("#health_cert_photo").set_input_files(
+        files=[{"name": "cert.png", "mimeType": "image/png", "buffer": _png()}]
+    )
+    phone.get_by_label("I have read the market rules to the vendor and they agree").check()
+    shot(phone, "guide-register-vendor")
+    assert_fits_phone(phone)
+    phone.get_by_role("button", name="Register the vendor").click()
+    phone.wait_for_url(re.compile(r".*/guide/markets/1/vendors/\d+$"))
+    expect(phone.locator("h1")).to_have_text("孙阿婆")
+    code = phone.locator(".code-big").inner_text()
+    assert len(code.replace(" ", "")) == 8 and code.replace(" ", "").isdigit()
+    shot(phone, "guide-registered-vendor")
+    assert_fits_phone(phone)
+    result_url = phone.url
+
+    # Back never asks to resubmit a form: the pages behind are GETs.
+    phone.go_back()
+    expect(phone.get_by_role("heading", name="Register a vendor")).to_be_visible()
+    phone.goto(result_url)
+    assert phone.locator(".code-big").count() == 0  # shown once
+
+    phone.get_by_role("link", name="Print the vendor pass").click()
+    expect(phone.locator(".pass-qr svg")).to_be_visible()
+    shot(phone, "guide-vendor-pass")
+    image = Image.open(io.BytesIO(phone.locator(".pass-qr").screenshot()))
+    decoded = zxingcpp.read_barcodes(image)
+    assert len(decoded) == 1 and "/guide/pass/" in decoded[0].text
+
+    phone.goto(f"{server}/guide/markets/1/board?lang=en")
+    expect(phone.locator("h1")).to_have_text("金汇潮汐市场")
+    expect(phone.get_by_role("link", name="Register a vendor")).to_be_visible()
+    phone.goto(decoded[0].text)  # her own scan of the printed pass finds the new vendor
+    expect(phone.locator("h1")).to_have_text("孙阿婆")

@@ -42,8 +42,8 @@ from flask_migrate import upgrade
 from app import app
 from market.extensions import db
 from tests.conftest import FAST_HASH
-from market.services import rush
-from market.services.demo import load_demo
+from bench.data import rush
+from market.demo.load import load_demo
 app.config["PASSWORD_HASH_METHOD"] = FAST_HASH  # the hash names its method: logins are quick
 with app.app_context():
     upgrade()

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import create_engine, text
 
-from market.services.rush import rush_phone
+from bench.data.rush import rush_phone
 
 from .procs import Gunicorn, PrivateCluster, app_env, call, prepare, token, wait_until
 

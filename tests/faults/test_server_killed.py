@@ -15,9 +15,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import create_engine, text
 
+from bench.data.rush import rush_phone
 from bench.rush import Client
 from bench.server import scratch_database
-from market.services.rush import rush_phone
 
 from .procs import Gunicorn, app_env, call, flask, prepare, token, wait_until
 

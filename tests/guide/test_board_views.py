@@ -5,10 +5,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from bench.data import rush
 from market.extensions import db
 from market.models import CheckIn, Incident, Payment, Stall
-from market.services import rush
-from market.services.clock import FixedClock, now
+from market.services.common.clock import FixedClock, now
 from tests.conftest import csrf_from
 from tests.views.test_checkin import confirm
 
@@ -55,7 +55,7 @@ def test_board_shows_the_states_and_counts(demo_app, client, auth, evening):
 def test_a_fee_reported_by_collection_code_reads_to_confirm(demo_app, client, auth, evening):
     """Still unpaid (red) until a guide checks the statement, but the map tells the guide
     to confirm rather than to collect: ¥15.00 only while nothing was reported."""
-    from market.services import payments
+    from market.services.checkin import payments
 
     _vendor_checks_in(client, auth, evening)
     auth.login(GUIDE)
@@ -176,7 +176,7 @@ def test_guide_checks_in_a_vendor_without_a_phone(demo_app, client, auth, evenin
 
 def test_vendor_pass_opens_identify_and_checks_in(demo_app, client, auth, evening):
     from market.models import User, Vendor
-    from market.services import vendor_pass
+    from market.services.vendors import passes as vendor_pass
 
     with demo_app.app_context():
         vendor = db.session.scalar(

@@ -5,10 +5,10 @@ import re
 
 from sqlalchemy import select
 
+from bench.data import rush
 from market.extensions import db
 from market.models import Stall
-from market.services import rush
-from market.services.clock import FixedClock, now
+from market.services.common.clock import FixedClock, now
 from tests.views.test_checkin import confirm
 
 PHONE = {"Accept-Encoding": "gzip, deflate, br"}

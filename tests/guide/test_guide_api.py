@@ -3,10 +3,10 @@
 import pytest
 from sqlalchemy import func, select
 
+from bench.data import rush
 from market.extensions import db
 from market.models import CashHandover, Incident, Stall
-from market.services import rush
-from market.services.clock import FixedClock, now
+from market.services.common.clock import FixedClock, now
 from tests.api.test_api import assert_error, bearer, token_for
 
 
@@ -126,8 +126,18 @@ def test_cash_and_handover_through_the_api(demo_app, client, open_market):
         ),
         403,
     )
+    # A count that differs from the records says why.
+    assert_error(
+        client.post(
+            f"/api/v1/handovers/{h.json['id']}/confirm", headers=cadre, json={"received_fen": 1400}
+        ),
+        422,
+        "difference_note_required",
+    )
     done = client.post(
-        f"/api/v1/handovers/{h.json['id']}/confirm", headers=cadre, json={"received_fen": 1400}
+        f"/api/v1/handovers/{h.json['id']}/confirm",
+        headers=cadre,
+        json={"received_fen": 1400, "note": "少一元"},
     )
     assert done.status_code == 200 and done.json["difference_fen"] == -100
     with demo_app.app_context():

@@ -5,8 +5,9 @@ import pytest
 
 from market.extensions import db
 from market.models import Role
-from market.services import handovers, incidents, payments
-from market.services.clock import now
+from market.services.checkin import payments
+from market.services.common.clock import now
+from market.services.guide import handovers, incidents
 from tests import builders as b
 from tests.api.test_api import bearer, token_for
 from tests.conftest import csrf_from

@@ -4,9 +4,10 @@ import pytest
 
 from market.extensions import db
 from market.models import Payment, Role
-from market.services import handovers, payments
-from market.services.clock import now
-from market.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.services.checkin import payments
+from market.services.common.clock import now
+from market.services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.services.guide import handovers
 from tests import builders as b
 
 
@@ -102,12 +103,12 @@ def test_confirmed_hand_over_moves_the_cash_in_the_ledger(app, shift):
     from sqlalchemy import select
 
     from market.models import LedgerEntry
-    from market.services import ledger
+    from market.services.ledger import entries as ledger
 
     guide, cadre, mkt, org = shift["guide"], shift["cadre"], shift["market"], shift["org"]
     payments.record_cash(shift["charges"][0], 1500, guide)
     h = handovers.hand_over(guide, mkt, 1500, now())
-    handovers.confirm(h, cadre, 1400, now())
+    handovers.confirm(h, cadre, 1400, now(), note="少一元")
     db.session.commit()
     entry = db.session.scalar(
         select(LedgerEntry).where(LedgerEntry.source_key == f"handover:{h.id}")
@@ -117,3 +118,29 @@ def test_confirmed_hand_over_moves_the_cash_in_the_ledger(app, shift):
     assert balances[ledger.guide_cash_account(org.id, guide).id] == 0
     assert balances[ledger.account(org.id, "office_cash").id] == 1400
     assert ledger.verify(org.id).ok
+
+
+def test_a_count_that_differs_needs_the_cadres_note(app, shift):
+    guide, cadre, mkt = shift["guide"], shift["cadre"], shift["market"]
+    payments.record_cash(shift["charges"][0], 1500, guide)
+    h = handovers.hand_over(guide, mkt, 1500, now(), note="一张十元一张五元")
+    for missing in (None, "", "   "):
+        with pytest.raises(InvalidInput) as e:
+            handovers.confirm(h, cadre, 1400, now(), note=missing)
+        assert (e.value.code, e.value.field) == ("difference_note_required", "note")
+        assert "¥1.00" in str(e.value.message)
+    assert h.state == "pending" and h.received_fen is None
+    with pytest.raises(InvalidInput) as e:  # the guide's note and the cadre's share a column
+        handovers.confirm(h, cadre, 1400, now(), note="长" * 200)
+    assert e.value.code == "too_long" and h.state == "pending"
+    handovers.confirm(h, cadre, 1400, now(), note="少一张十元纸币")
+    db.session.commit()
+    assert h.difference_fen == -100 and h.note == "一张十元一张五元 / 少一张十元纸币"
+
+
+def test_a_count_that_matches_needs_no_note(app, shift):
+    guide, cadre, mkt = shift["guide"], shift["cadre"], shift["market"]
+    payments.record_cash(shift["charges"][0], 1500, guide)
+    h = handovers.hand_over(guide, mkt, 1500, now())
+    handovers.confirm(h, cadre, 1500, now())
+    assert h.difference_fen == 0 and h.note is None

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from market.extensions import db
 from market.models import CheckIn, Payment, Vendor
-from market.services import payments, vendors
+from market.services.checkin import payments
+from market.services.vendors import registry as vendors
 from tests.conftest import csrf_from
 from tests.guide.test_board_views import GUIDE, _market_id, _vendor_checks_in, evening  # noqa: F401
 
@@ -39,7 +40,7 @@ def test_checking_in_a_vendor_who_holds_another_stall_says_where_and_offers_the_
     }
     refused = client.post(action.replace("&amp;", "&"), data=data, headers=HX)
     assert refused.status_code == 409
-    assert "王德华 今晚已在 A-01 入场" in refused.text  # the guide's wording, not the vendor's
+    assert "王德华 本场已在 A-01 入场" in refused.text  # the guide's wording, not the vendor's
     assert "在 A-05 入场" in refused.text  # the search stays: the panel does not reset
     assert "换到这里" in refused.text
     move = re.search(r'action="(/guide/stalls/\d+/move-here[^"]*)"', refused.text)[1]

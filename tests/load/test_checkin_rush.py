@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import create_engine, text
 
+from bench.data.rush import rush_phone
 from bench.server import running_server, scratch_database
-from market.services.rush import rush_phone
 from tests.conftest import PG_URL
 
 VENDORS = 50  # tap one stall at once; one more vendor, who never taps, replays a request

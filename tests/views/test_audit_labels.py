@@ -16,9 +16,11 @@ from market.extensions import db
 from market.models import AuditEvent, Organization
 from market.models.org import Role
 from market.models.trading import PaymentMethod
-from market.services import audit, audit_labels, zoning
-from market.services.session_templates import TEMPLATE_FIELDS
-from market.services.takings import SessionTakings
+from market.services.common import audit
+from market.services.reports import audit_labels
+from market.services.sessions.takings import SessionTakings
+from market.services.sessions.templates import TEMPLATE_FIELDS
+from market.services.zoning import places as zoning
 
 
 def _events(demo_app):

@@ -175,3 +175,11 @@ def test_change_password_rejects(client, auth, current, new, confirm, message):
     assert message in r.text
     auth.logout()
     assert auth.login("13800000004", "demo1234").status_code == 302  # unchanged
+
+
+def test_next_that_a_browser_reads_as_another_host_is_refused():
+    from market.auth.views import safe_next
+
+    for target in ("/\\evil.example", "/\\/evil.example", "//evil.example", "/\tevil", "http:/x"):
+        assert safe_next(target) is None, target
+    assert safe_next("/s/abc?x=1") == "/s/abc?x=1"

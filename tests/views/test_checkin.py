@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bench.data import rush
 from market.extensions import db
 from market.models import Charge, CheckIn, Market, Stall
-from market.services import rush
-from market.services.clock import FixedClock, now
+from market.services.common.clock import FixedClock, now
 from tests.conftest import csrf_from
 
 
@@ -34,8 +34,8 @@ def confirm(client, token, **extra):
 def test_scan_confirm_receipt(demo_app, client, auth, evening):
     auth.login("13800000003")
     page = client.get(f"/s/{evening['A-01']}")
-    assert "今晚摊位费" in page.text and "¥15.00" in page.text and "确认入场" in page.text
-    assert "今晚用电" in page.text  # A-01 has an outlet: electricity is an option
+    assert "本场摊位费" in page.text and "¥15.00" in page.text and "确认入场" in page.text
+    assert "本场用电" in page.text  # A-01 has an outlet: electricity is an option
     r, nonce, data = confirm(client, evening["A-01"])
     assert r.status_code == 303
     receipt = client.get(r.headers["Location"])
@@ -48,20 +48,32 @@ def test_scan_confirm_receipt(demo_app, client, auth, evening):
     assert "您已在这个摊位入场" in client.get(f"/s/{evening['A-01']}").text
 
 
-def test_taken_stall_then_one_tap_on_a_suggestion(demo_app, client, auth, evening):
+def test_taken_stall_offers_stalls_for_what_the_vendor_sells_with_their_fee(
+    demo_app, client, auth, evening
+):
+    """A goods vendor at a taken cooked-food stall is offered goods stalls (zone C, ¥10), each
+    with its fee, and a tap opens that stall's own confirm step: no check-in in one tap."""
     auth.login("13800000003")
     confirm(client, evening["A-01"])
     auth.logout()
-    auth.login("13800000004")
-    page = client.get(f"/s/{evening['A-01']}")
-    assert "A-01 已被占用" in page.text and "附近的空摊位" in page.text
-    assert "选 A-02" in page.text
-    form = page.text[page.text.index("选 A-02") - 700 : page.text.index("选 A-02")]
-    action = re.findall(r'action="([^"]+)"', form)[-1]
-    nonce = re.findall(r'name="nonce" value="([0-9a-f]{32})"', form)[-1]
-    r = client.post(action, data={"csrf_token": csrf_from(page.text), "nonce": nonce})
+    auth.login("13800000004")  # sells daily goods
+    page = client.get(f"/s/{evening['A-01']}").text
+    assert "A-01 已被占用" in page and "附近的空摊位" in page
+    offered = re.findall(
+        r'<a class="btn btn-block alt-btn" href="/s/([^"]+)">\s*'
+        r'<span class="alt-line"><span>选 ([A-Z]-\d+)</span>\s*<strong class="alt-fee">([^<]+)<',
+        page,
+    )
+    assert offered and all(code.startswith("C-") for _, code, _ in offered)
+    assert all(fee == "¥10.00" for _, _, fee in offered)  # the goods fee, not the ¥15 food fee
+    assert not re.search(r"action=\"[^\"]*/checkin\"", page)  # nothing here checks in
+    token, code, _ = offered[0]
+    there = client.get(f"/s/{token}").text
+    assert "确认入场" in there and '<p class="fee-amount">¥10.00</p>' in there
+    r, _, _ = confirm(client, token)
     assert r.status_code == 303
-    assert "A-02" in client.get(r.headers["Location"]).text
+    receipt = client.get(r.headers["Location"]).text
+    assert code in receipt and "¥10.00" in receipt and "¥15.00" not in receipt
 
 
 def test_electricity_extra(demo_app, client, auth, evening):
@@ -179,13 +191,13 @@ def test_other_peoples_receipts_are_not_found(demo_app, client, auth, evening):
 def test_unknown_and_malformed_tokens(client):
     for token in ("short", "x" * 22, "ÿ" * 22):
         assert client.get(f"/s/{token}").status_code == 404
-    assert client.post("/s/nope/checkin").status_code in (400, 302, 404)
+    assert client.post("/s/nope/checkin").status_code in (400, 302, 303, 404)
 
 
 def test_position_from_the_page_flags_a_far_check_in(demo_app, client, auth, evening):
     auth.login("13800000003")
     page = client.get(f"/s/{evening['A-06']}")
-    assert "js/geo.js" in page.text and "data-geo" in page.text  # the demo market has a geofence
+    assert "js/geo." in page.text and "data-geo" in page.text  # the demo market has a geofence
     r, _, _ = confirm(client, evening["A-06"], latitude="26.9", longitude="101.9")
     assert r.status_code == 303
     with demo_app.app_context():
@@ -206,6 +218,6 @@ def test_the_vendor_home_lists_receipts_with_tonights_first(demo_app, client, au
     assert "我的缴费凭证" not in client.get("/vendors/home").text  # nothing yet: no empty list
     r, _, _ = confirm(client, evening["A-05"])
     home = client.get("/vendors/home").text
-    assert "今晚 A-05 摊位：查看凭证" in home
+    assert "本场 A-05 摊位：查看凭证" in home
     assert f'href="{r.headers["Location"].removeprefix("http://localhost")}"' in home
     assert "未付 ¥15.00" in home

@@ -7,10 +7,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from bench.data import rush
 from market.extensions import db
 from market.models import Complaint, Incident, Market, Stall, User, Vendor
-from market.services import checkin, incidents, rush, zoning
-from market.services.clock import FixedClock, now
+from market.services.checkin import checkins as checkin
+from market.services.common.clock import FixedClock, now
+from market.services.guide import incidents
+from market.services.zoning import places as zoning
 from tests.conftest import Auth, csrf_from
 
 PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -69,7 +72,7 @@ def test_anonymous_scan_shows_the_card_with_a_vendor_login_button(client, evenin
 
 def test_empty_stall_says_so(client, evening):
     text = client.get(f"/s/{evening['A-02']}").text
-    assert "本摊位今晚空闲" in text
+    assert "本摊位本场空闲" in text
     assert "Who trades here tonight" in client.get(f"/s/{evening['A-02']}?lang=en").text
 
 
@@ -78,7 +81,7 @@ def test_a_vendor_gets_the_check_in_flow_with_a_link_to_the_card(client, auth, e
     page = client.get(f"/s/{evening['A-02']}")
     assert "确认入场" in page.text and f"/s/{evening['A-02']}/card" in page.text
     card = client.get(f"/s/{evening['A-02']}/card")
-    assert card.status_code == 200 and "本摊位今晚空闲" in card.text
+    assert card.status_code == 200 and "本摊位本场空闲" in card.text
     assert "我是摊主：登录入场" not in card.text  # already logged in
 
 
@@ -281,3 +284,25 @@ def test_no_phone_full_name_or_certificate_number_on_public_pages(demo_app, clie
         assert not PHONE_RE.search(body), url
         for secret in phones | names | certs:
             assert secret not in body, (url, secret)
+
+
+def test_a_short_code_to_read_aloud_finds_the_report_again(demo_app, client, evening):
+    """ABCD-EFGH on the page, a copy button, the promised answer time; typed in lower case on
+    the notice board it finds the report; the API names it and accepts it too."""
+    r = complain(client, f"/s/{evening['A-01']}/complain", kind="price", text="价格不清楚")
+    page = client.get(r.headers["Location"])
+    with demo_app.app_context():
+        complaint = db.session.scalar(select(Complaint))
+        short, long = complaint.short_code, complaint.tracking_code
+    shown = f"{short[:4]}-{short[4:]}"
+    assert shown in page.text and f'data-copy="{shown}"' in page.text
+    assert "24 小时内" in page.text or "24小时内" in page.text
+    board = client.get("/p/jinhui")
+    assert 'action="/c/"' in board.text
+    found = client.get("/c/", query_string={"code": shown.lower()})
+    assert found.status_code == 303 and found.headers["Location"].endswith(f"/c/{long}")
+    slip = short[:-1] + ("0" if short[-1] != "0" else "1")
+    assert client.get("/c/", query_string={"code": slip}).status_code == 404
+    assert client.get(f"/c/{shown}").status_code == 200
+    api = client.get(f"/api/v1/complaints/{short}")
+    assert api.status_code == 200 and api.json["short_code"] == short

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 
 from market.extensions import db
 from market.models import Market, MarketClosure, MarketSession, Organization, SessionTemplate, Stall
-from market.services import ledger, sessions
-from market.services.clock import FixedClock
-from market.services.ledger import Line
+from market.services.common.clock import FixedClock
+from market.services.ledger import entries as ledger
+from market.services.ledger.entries import Line
+from market.services.sessions import tide as sessions
 from tests import builders
 from tests.conftest import csrf_from
 
@@ -328,3 +329,32 @@ def test_every_reconcile_button_asks_first(demo_app, cadre, org_id):
     steps = [s for s in page.steps if s.summary == "Mark reconciled"]
     assert len(steps) == len(reconciling)
     assert all("the day is locked for good" in " ".join(s.text.split()) for s in steps)
+
+
+def test_a_session_closed_too_early_asks_before_reopening(demo_app, cadre, evening):
+    html = cadre.get(f"/sessions/{evening}?lang=en").text
+    cadre.post(f"/sessions/{evening}/close", data={"csrf_token": csrf_from(html)})
+    page = Page(cadre.get(f"/sessions/{evening}?lang=en").text)
+    step = assert_guards(
+        page,
+        "Reopen the session",
+        f"/sessions/{evening}/reopen",
+        "checked out by the close are on their stalls again",
+        "reversing entry",
+        "closes again at 22:30",
+    )
+    assert "r-reason" in step.forms[0].fields
+    # Without a reason it comes back with the step open, the session still closed.
+    html = cadre.get(f"/sessions/{evening}?lang=en").text
+    r = cadre.post(
+        f"/sessions/{evening}/reopen?lang=en", data={"csrf_token": csrf_from(html), "r-reason": ""}
+    )
+    assert r.status_code == 400 and "Say why." in r.text
+    assert Page(r.text).step("Reopen the session").is_open
+    r = cadre.post(
+        f"/sessions/{evening}/reopen?lang=en",
+        data={"csrf_token": csrf_from(html), "r-reason": "关错了"},
+    )
+    assert r.status_code == 302
+    page = cadre.get(f"/sessions/{evening}?lang=en").text
+    assert "The session is reopened" in page and "Close now" in page

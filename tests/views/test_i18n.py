@@ -107,3 +107,17 @@ def test_the_template_holds_every_string_in_the_code(tmp_path):
     with POT.open("rb") as fh:
         known = {m.id for m in read_po(fh) if m.id}
     assert fresh - known == set(), "run `make messages` and translate the new strings"
+
+
+def test_short_times_read_day_month_year_in_english_and_24_hours(app):
+    """US "12/6/26, 12:23 AM" reads as June to most; the market's clock, 24-hour, day first."""
+    from datetime import UTC, datetime
+
+    from flask import render_template_string
+
+    moment = datetime(2026, 12, 5, 16, 23, tzinfo=UTC)  # 00:23 on the 6th in Shanghai
+    page = "{{ t|datetimeformat('short') }}"
+    with app.test_request_context("/?lang=en"):
+        assert render_template_string(page, t=moment) == "6 Dec 2026 00:23"
+    with app.test_request_context("/"):
+        assert render_template_string(page, t=moment) == "2026/12/6 00:23"

@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 
 from market.extensions import db
 from market.models import Expense, LedgerEntry, Organization, Role, User
-from market.services import accounts, ledger, ledger_periods
-from market.services.clock import FixedClock
-from market.services.ledger import Line
+from market.services.auth import accounts
+from market.services.common.clock import FixedClock
+from market.services.ledger import entries as ledger
+from market.services.ledger import periods as ledger_periods
+from market.services.ledger.entries import Line
 from tests import builders as b
 from tests.conftest import csrf_from
 from tests.ledger_helpers import tamper
@@ -145,6 +147,9 @@ def test_expense_form_refuses_missing_receipt_then_a_second_cadre_approves(
         expense_id = db.session.scalar(select(Expense.id))
     page = client.get(f"/ledger/{org_id}/expenses?lang=en")
     assert "Waiting for a second cadre" in page.text and "¥600.00" in page.text
+    # The recorder is not offered the approve button, and is told who can approve.
+    assert f"/ledger/expenses/{expense_id}/approve" not in page.text
+    assert "another cadre must approve it (赵会计)" in page.text
     token = csrf_from(page.text)
     own = client.post(f"/ledger/expenses/{expense_id}/approve?lang=en", data={"csrf_token": token})
     assert own.status_code == 403 and "Another cadre must approve" in own.text
@@ -154,9 +159,19 @@ def test_expense_form_refuses_missing_receipt_then_a_second_cadre_approves(
     photo.close()
     auth.logout()
     auth.login(phone="13800000099", password="secret-pass-1")
-    page = client.get(f"/ledger/{org_id}/expenses")
+    page = client.get(f"/ledger/{org_id}/expenses?lang=en")
+    assert f"/ledger/expenses/{expense_id}/approve" in page.text
+    # Office cash holds nothing yet: the warning and the box come before approving.
+    assert "Approving takes Cash at the office below zero (-¥600.00)" in page.text
+    assert f'name="a{expense_id}-acknowledge_negative"' in page.text
+    url = f"/ledger/expenses/{expense_id}/approve?lang=en"
+    refused = client.post(url, data={"csrf_token": csrf_from(page.text)})
+    assert refused.status_code == 422 and "tick the box to approve anyway" in refused.text
+    assert '<details class="confirm-step" open>' in refused.text
+    assert count(demo_app, LedgerEntry) == 0
     ok = client.post(
-        f"/ledger/expenses/{expense_id}/approve", data={"csrf_token": csrf_from(page.text)}
+        url,
+        data={"csrf_token": csrf_from(page.text), f"a{expense_id}-acknowledge_negative": "y"},
     )
     assert ok.status_code == 302 and count(demo_app, LedgerEntry) == 1
 
@@ -294,3 +309,156 @@ def test_adding_an_account(demo_app, client, auth, org_id):
     )
     assert dup.status_code == 422 and "reserved" in dup.text
     assert "垃圾清运费" in client.get(f"/ledger/{org_id}/accounts").text
+
+
+def test_the_page_checks_the_books_against_the_operations_on_demand(demo_app, client, auth, org_id):
+    from sqlalchemy import text
+
+    from market.models import Market
+
+    auth.login()
+    page = client.get(f"/ledger/{org_id}/?lang=en")
+    assert "Check the books against the operations" in page.text
+    assert "Books vs operations: ok." not in page.text
+    page = client.get(f"/ledger/{org_id}/?lang=en&operations=1")
+    assert "Books vs operations: ok." in page.text
+    with demo_app.app_context():
+        market = db.session.scalars(select(Market)).first()
+        session = b.session(market, starts_at=NOW - timedelta(hours=1), state="open")
+        charge = b.charge(b.checkin(session), base_fen=1500)
+        charge_id, amount = charge.id, charge.amount_fen
+        user_id = db.session.scalar(select(User.id).where(User.phone == "13800000001"))
+        db.session.execute(
+            text(
+                "INSERT INTO payments (charge_id, method, amount_fen, status, recorded_by_id, "
+                "recorded_at, confirmed_by_id, confirmed_at) VALUES (:c, 'cash', :fen, "
+                "'confirmed', :u, :at, :u, :at)"
+            ),
+            {"c": charge_id, "fen": amount + 100, "u": user_id, "at": NOW},
+        )
+        db.session.commit()
+    page = client.get(f"/ledger/{org_id}/?lang=en&operations=1")
+    assert "Books vs operations: 3 mismatches." in page.text
+    assert f"Charge #{charge_id}" in page.text and "paid more than its amount" in page.text
+    assert "no ledger posting" in page.text
+
+
+@pytest.mark.parametrize(
+    ("amount", "extra", "message"),
+    [
+        ("10000000000000", {}, "too large"),  # ¥10 trillion
+        (str(2**63), {}, "too large"),
+        ("15", {"spent_on": "1999-12-31"}, "at most a year back"),
+    ],
+)
+def test_the_expense_form_keeps_to_the_limits(
+    demo_app, client, auth, org_id, amount, extra, message
+):
+    auth.login()
+    r = expense_form(client, org_id, amount, **extra)
+    assert r.status_code == 422 and message in r.text
+    assert count(demo_app, Expense) == 0
+
+
+def _hidden(html: str, name: str) -> str:
+    import re
+
+    return re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html)[1]
+
+
+def test_the_month_close_step_shows_what_will_be_booked(demo_app, client, auth, org_id):
+    from market.models import MonthClose
+    from tests.views.test_confirm_steps import Page
+
+    post_income(demo_app, org_id, 10_001)
+    with demo_app.app_context():
+        ledger.post(
+            org_id,
+            date(2026, 10, 16),
+            "保洁",
+            "t:clean",
+            [
+                Line(ledger.account(org_id, "cleaning"), debit_fen=2_000),
+                Line(ledger.account(org_id, "office_cash"), credit_fen=2_000),
+            ],
+        )
+        db.session.commit()
+    auth.login()
+    html = client.get(f"/ledger/{org_id}/periods?lang=en").text
+    text = "".join(Page(html).step("Close month").text.split())
+    # Income, relief, expenses, net, the fund's share and the rest, before the button.
+    for figure in (
+        "Stall fee income ¥100.01",
+        "− Fee relief ¥0.00",
+        "− Cleaning ¥20.00",
+        "= Net income ¥80.01",
+        "Governance fund (40%, rounded down) ¥32.00",
+        "Distributable ¥48.01",
+    ):
+        assert "".join(figure.split()) in text, text
+    r = client.post(
+        f"/ledger/{org_id}/months",
+        data={
+            "csrf_token": csrf_from(html),
+            "month": "2026-10",
+            "figures": _hidden(html, "figures"),
+        },
+    )
+    assert r.status_code == 302
+    with demo_app.app_context():
+        close = db.session.scalar(select(MonthClose))
+        booked = (close.fee_income_fen, close.expenses_fen, close.net_income_fen)
+        assert booked == (10_001, 2_000, 8_001)
+        assert (close.governance_fund_fen, close.distributable_fen) == (3_200, 4_801)
+
+
+def test_a_month_close_after_the_figures_changed_shows_them_again(demo_app, client, auth, org_id):
+    from tests.views.test_confirm_steps import Page
+
+    post_income(demo_app, org_id, 10_001)
+    auth.login()
+    html = client.get(f"/ledger/{org_id}/periods?lang=en").text
+    post_income(demo_app, org_id, 5_000, day=date(2026, 10, 20), key="t:late")
+    r = client.post(
+        f"/ledger/{org_id}/months?lang=en",
+        data={
+            "csrf_token": csrf_from(html),
+            "month": "2026-10",
+            "figures": _hidden(html, "figures"),
+        },
+    )
+    assert r.status_code == 409 and "changed since the page was shown" in r.text
+    step = Page(r.text).step("Close month")
+    assert step.is_open and "Stallfeeincome¥150.01" in "".join(step.text.split())
+    with demo_app.app_context():
+        assert not ledger.is_month_closed(org_id, date(2026, 10, 1))
+    again = client.post(
+        f"/ledger/{org_id}/months",
+        data={
+            "csrf_token": csrf_from(r.text),
+            "month": "2026-10",
+            "figures": _hidden(r.text, "figures"),
+        },
+    )
+    assert again.status_code == 302
+
+
+def test_the_reconcile_list_shows_each_sessions_takings(demo_app, client, auth, org_id):
+    with demo_app.app_context():
+        market = db.session.scalars(select(Organization)).one().markets[0]
+        start = NOW - timedelta(days=1)
+        s = b.session(market, starts_at=start, state="closed", closed_at=start + timedelta(hours=4))
+        zone = b.zone(market, code="R")
+        paid = b.charge(b.checkin(s, b.stall(zone, code="R-1")), base_fen=1_500)
+        b.payment(paid, 1_500)
+        half = b.charge(b.checkin(s, b.stall(zone, code="R-2")), base_fen=2_000)
+        b.payment(half, 800)
+        db.session.commit()
+        label = f"{s.business_date.isoformat()} {market.name}"
+    auth.login()
+    html = client.get(f"/ledger/{org_id}/periods?lang=en").text
+    item = html[html.index(label) :]
+    item = "".join(item[: item.index("</li>")].split())
+    assert 'Takings</dt><ddclass="nowrap">¥35.00' in item
+    assert 'Paid</dt><ddclass="nowrap">¥23.00' in item
+    assert 'Unpaid</dt><ddclass="nowrapbad">¥12.00' in item

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from market.extensions import db
-from market.models import Organization, Role
-from market.services import audit, reports
+from market.models import Organization, Role, Vendor
+from market.services.common import audit
+from market.services.reports import summaries as reports
 from tests import builders
 from tests.trade import DAY1, TOTALS, handover, trade
 
@@ -137,7 +138,9 @@ def test_a_ten_year_csv_streams(client, auth, shop, monkeypatch):
     r = client.get(url(shop, "export/sessions.csv", **ten_years), buffered=False)
     assert r.status_code == 200 and r.is_streamed
     rows = _csv(r)
-    assert len(rows) == 5 and rows[-1][2] == "6"  # header, three sessions, totals
+    # header, three sessions held, the cancelled one (as on the daily page), totals
+    assert len(rows) == 6 and rows[-1][3] == "6"
+    assert rows[4][2] == "已取消" and rows[4][3] == "0"
 
     def endless(market, span):  # rows without end: only a stream can answer at all
         n = 0
@@ -257,3 +260,20 @@ def test_audit_log_filters_pages_and_exports(demo_app, client, auth, shop):
     assert len(rows) == 1 + 56  # no totals row: nothing to add up
     assert rows[1][2] == "stall.create" and rows[2][4] == "10.0.0.7"  # no label: the code
     assert rows[2][2] == "登记现金" and rows[2][6] == "payment.cash" and rows[2][7] == "markets"
+
+
+def test_a_vendors_export_is_named_after_the_vendor(demo_app, client, auth, shop):
+    from urllib.parse import unquote
+
+    auth.login()
+    with demo_app.app_context():
+        name = db.session.get(Vendor, shop["vendor"]).user.name
+    for ext in ("csv", "xlsx"):
+        args = {"vendor": shop["vendor"], "from": "2026-11-01", "to": "2026-11-30"}
+        r = client.get(url(shop, f"export/vendor.{ext}", **args))
+        assert r.status_code == 200
+        disposition = r.headers["Content-Disposition"]
+        ascii_part, _, utf8_part = disposition.partition("filename*=UTF-8''")
+        dates = f"{shop['vendor']}-2026-11-01-2026-11-30.{ext}"
+        assert f'filename="second-vendor-{dates}"' in ascii_part
+        assert unquote(utf8_part) == f"second-{name}-{dates}"

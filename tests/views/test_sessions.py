@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 
 from market.extensions import db
 from market.models import Market, MarketClosure, MarketSession, SessionTemplate, Stall
-from market.services import closures, sessions
-from market.services.clock import FixedClock
+from market.services.common.clock import FixedClock
+from market.services.sessions import closures
+from market.services.sessions import tide as sessions
 from tests import builders as b
 from tests.conftest import csrf_from
 

@@ -132,3 +132,16 @@ def test_zone_categories_are_ticked_by_name_not_typed_as_codes(demo_app, client,
     en = client.get(f"/zoning/stalls/{stall_id}/edit?lang=en").text
     assert "施工" not in en and "construction / fire lane" in en
     assert "施工 / 消防通道" in client.get(f"/zoning/stalls/{stall_id}/edit?lang=zh").text
+
+
+def test_no_chinese_string_says_tonight():
+    """The morning market reads the same strings as the night market: 本场, never 今晚."""
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    po = Path(__file__).parents[2] / "market/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    tonight = [m.id for m in catalog if m.id and "今晚" in str(m.string)]
+    assert tonight == []

@@ -306,3 +306,45 @@ def test_cadre_of_another_organization_sees_nothing(demo_app, client):
         "/zoning/orgs/1/markets/new",
     ):
         assert client.get(url.format(m=m, z=z, s=s)).status_code == 404, url
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "http://localhost/",
+        "http://127.0.0.1:5000/",
+        "http://192.168.1.20:5000",
+        "http://10.0.0.7/",
+        "http://[::1]:5000/",
+        "http://169.254.1.1/",
+        "http://market.local/",
+    ],
+)
+def test_codes_to_this_machine_or_its_network_are_only_here(base):
+    from market.services.zoning import qr
+
+    assert qr.reachable_only_here(base)
+
+
+@pytest.mark.parametrize("base", ["https://jinhui.example.cn/", "http://8.8.8.8/", "https://a.b"])
+def test_public_addresses_are_reachable(base):
+    from market.services.zoning import qr
+
+    assert not qr.reachable_only_here(base)
+
+
+def test_posters_stall_page_and_notice_warn_before_printing_a_local_address(demo_app, cadre):
+    """`make run` on a laptop prints codes for localhost: the pages that print them say so."""
+    market_id, zone_id, stall_id, _ = ids(demo_app)
+    pages = (
+        f"/zoning/markets/{market_id}/posters?zone={zone_id}",
+        f"/zoning/stalls/{stall_id}/edit",
+        "/p/jinhui/print",
+    )
+    for path in pages:
+        r = cadre.get(path)  # the test client's host is localhost
+        assert r.status_code == 200
+        assert "PUBLIC_BASE_URL" in r.text and "http://localhost/" in r.text, path
+    demo_app.config["PUBLIC_BASE_URL"] = "https://jinhui.example.cn"
+    for path in pages:
+        assert "PUBLIC_BASE_URL" not in cadre.get(path).text

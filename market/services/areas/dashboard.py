@@ -1,0 +1,426 @@
+"""The supervisor's dashboard: one row per community of an area for a month, and the flags
+whose rules the page writes out. Figures come from the services each community's own pages
+use (the month close, occupancy, complaint stats, the ledger checks); a handful of queries
+per organization."""
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from ...extensions import db
+from ...models import (
+    Area,
+    CashHandover,
+    CheckIn,
+    Complaint,
+    Expense,
+    ExpenseState,
+    Incident,
+    IncidentState,
+    LedgerEntry,
+    Market,
+    MarketSession,
+    MonthClose,
+    Organization,
+    SessionState,
+    Vendor,
+)
+from ..common.errors import InvalidInput
+from ..common.tables import Column, Table
+from ..complaints import stats as complaint_stats
+from ..guide import handovers
+from ..ledger import accounts as ledger_accounts
+from ..ledger import checkpoints, periods
+from ..reports import occupancy
+from ..reports.summaries import DateRange
+
+RECONCILE_WITHIN_DAYS = 3
+CLOSE_WITHIN_DAYS = 10
+HANDOVER_WITHIN = timedelta(hours=24)
+HANDOVER_DIFFERENCE_FEN = 2000
+
+# Each flag with the rule the page writes beside the table.
+FLAG_RULES = {
+    "books": _l("The ledger's hash chain or its check against the operations fails."),
+    "unreconciled": _l("A closed trading day is not reconciled %(n)d days later.", n=3),
+    "unclosed": _l("A month is not closed %(n)d days after it ended.", n=10),
+    "cash_held": _l("A guide has not handed over cash taken more than 24 hours ago."),
+    "handover_gap": _l("A hand-over this month differs from the cash counted by more than ¥20."),
+    "rejected": _l("Expenses of this month were rejected."),
+    "overdrawn": _l("An asset account (cash, bank, receivables) is below zero."),
+    "expired_cert": _l("A food vendor traded this month with an expired health certificate."),
+    "complaint_late": _l("A complaint is past its promised answer time (24 hours)."),
+    "stale_books": _l("Nothing was posted to the ledger after the last trading day."),
+    "mutual_approval": _l(
+        "Two cadres approved each other's expenses this month and nobody else approved them."
+    ),
+}
+
+COLUMNS = [
+    Column("community", _l("Community")),
+    Column("fee_income_fen", _l("Fee income"), "fen"),
+    Column("relief_fen", _l("Relief"), "fen"),
+    Column("expenses_fen", _l("Expenses"), "fen"),
+    Column("net_income_fen", _l("Net income"), "fen"),
+    Column("governance_fund_fen", _l("Governance fund"), "fen"),
+    Column("distributable_fen", _l("Distributable"), "fen"),
+    Column("occupancy", _l("Occupancy"), "pct", total=False),
+    Column("held", _l("Sessions held"), "int"),
+    Column("cancelled", _l("Sessions cancelled"), "int"),
+    Column("complaints", _l("Complaints"), "int"),
+    Column("answered_in_time", _l("Answered within 24 h"), "pct", total=False),
+    Column("flags", _l("Flags"), "int"),
+    Column("open_questions", _l("Open questions"), "int"),
+    Column("incidents", _l("Incidents"), "int"),
+    Column("mtd_income_fen", _l("This month so far: fee income"), "fen"),
+    Column("mtd_net_fen", _l("This month so far: net"), "fen"),
+]
+SORT_KEYS = {c.key for c in COLUMNS}
+
+
+@dataclass
+class Row:
+    org: Organization
+    markets: list[Market]
+    closed: MonthClose | None  # None: the money figures are the close's preview, not booked
+    values: dict
+    flags: dict[str, int] = field(default_factory=dict)
+    expenses_by_category: dict[str, int] = field(default_factory=dict)
+    incidents_by_kind: dict[str, int] = field(default_factory=dict)
+    # What the "books" flag stands on: the chain (checked after its checkpoint) and the books
+    # against the operations (the last full check while fresh); None: not checked.
+    chain_check: checkpoints.ChainCheck | None = None
+    operations_check: checkpoints.OperationsCheck | None = None
+
+
+def month_span(month: date) -> DateRange:
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return DateRange(month, following - timedelta(days=1))
+
+
+def last_full_month(today: date) -> date:
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def month_of(raw: str | None, default: date) -> date:
+    """The month asked for as YYYY-MM, else `default` (InvalidInput when malformed)."""
+    if not raw:
+        return default
+    try:
+        month = date.fromisoformat(f"{raw}-01")
+    except ValueError:
+        month = None
+    if month is None or not 2000 <= month.year <= 2100:
+        raise InvalidInput(_l("Give the month as YYYY-MM."), code="invalid_month", field="month")
+    return month
+
+
+def local_today(area: Area, now: datetime, default_tz: str) -> date:
+    tz = next((m.timezone for o in area.organizations for m in o.markets), default_tz)
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def default_month(area: Area, today: date) -> date:
+    """The last month any community of the area closed, else the last full month."""
+    closed = db.session.scalar(
+        select(func.max(MonthClose.month))
+        .join(Organization, Organization.id == MonthClose.organization_id)
+        .where(Organization.area_id == area.id, MonthClose.month < today.replace(day=1))
+    )
+    return closed or last_full_month(today)
+
+
+def rows_for(area: Area, month: date, now: datetime, today: date) -> list[Row]:
+    from .questions import open_counts  # it names the flags of this module
+
+    rows = [_row(org, month_span(month), now, today) for org in area.organizations]
+    waiting = open_counts(r.org.id for r in rows)
+    for r in rows:
+        r.values["open_questions"] = waiting.get(r.org.id, 0)
+    return rows
+
+
+def _row(org: Organization, span: DateRange, now: datetime, today: date) -> Row:
+    markets = list(org.markets)
+    closed = db.session.scalar(
+        select(MonthClose).where(
+            MonthClose.organization_id == org.id, MonthClose.month == span.first
+        )
+    )
+    values = {"community": org.short_name or org.name}
+    if closed:
+        values.update({k: getattr(closed, k) for k in MONEY})
+        by_category = json.loads(closed.expenses_detail or "{}")
+    else:  # what closing it would book now (the month-close page's own preview)
+        preview = periods.close_figures(org, span.first)
+        values.update(_booked_like(preview))
+        by_category = preview.by_category
+    so_far = periods.close_figures(org, today.replace(day=1))
+    values["mtd_income_fen"] = so_far.fee_income_fen
+    values["mtd_net_fen"] = so_far.net_fen
+    values.update(_trading(markets, span))
+    row = Row(org, markets, closed, values, expenses_by_category=by_category)
+    row.incidents_by_kind = _incidents(markets, span)
+    values["incidents"] = sum(row.incidents_by_kind.values())
+    row.chain_check = checkpoints.check(org.id)
+    if row.chain_check.ok:
+        row.operations_check = checkpoints.check_operations(org.id, now)
+    books_ok = row.chain_check.ok and row.operations_check.ok
+    flags = _flags(org, markets, span, now, today, books_ok)
+    row.flags = {k: n for k, n in flags.items() if n}
+    values["flags"] = sum(row.flags.values())
+    return row
+
+
+MONEY = (
+    "fee_income_fen",
+    "relief_fen",
+    "expenses_fen",
+    "net_income_fen",
+    "governance_fund_fen",
+    "distributable_fen",
+)
+
+
+def _booked_like(f: periods.CloseFigures) -> dict:
+    return {
+        "fee_income_fen": f.fee_income_fen,
+        "relief_fen": f.relief_fen,
+        "expenses_fen": f.expenses_fen,
+        "net_income_fen": f.net_fen,
+        "governance_fund_fen": f.fund_fen,
+        "distributable_fen": f.distributable_fen,
+    }
+
+
+def _incidents(markets: list[Market], span: DateRange) -> dict[str, int]:
+    """Incidents logged in the month (complaints included: each opens one), by kind."""
+    if not markets:
+        return {}
+    zone = ZoneInfo(markets[0].timezone)
+    start = datetime.combine(span.first, time(), zone).astimezone(UTC)
+    end = datetime.combine(span.last + timedelta(days=1), time(), zone).astimezone(UTC)
+    return dict(
+        db.session.execute(
+            select(Incident.kind, func.count())
+            .where(
+                Incident.market_id.in_([m.id for m in markets]),
+                Incident.created_at >= start,
+                Incident.created_at < end,
+            )
+            .group_by(Incident.kind)
+            .order_by(Incident.kind)
+        ).all()
+    )
+
+
+def _trading(markets: list[Market], span: DateRange) -> dict:
+    used = possible = held = cancelled = received = in_time = 0
+    for market in markets:
+        market_held = occupancy.held_sessions(market, span)
+        for stall in occupancy.stall_rows(market, span, market_held):
+            used += stall["used"]
+            possible += market_held
+        held += market_held
+        cancelled += db.session.scalar(
+            select(func.count())
+            .select_from(MarketSession)
+            .where(
+                MarketSession.market_id == market.id,
+                MarketSession.business_date.between(span.first, span.last),
+                MarketSession.state == SessionState.CANCELLED,
+            )
+        )
+        got, fast = complaint_stats.complaint_counts_for_month(market.id, span.first)
+        received += got
+        in_time += fast
+    return {
+        "occupancy": used / possible if possible else None,
+        "held": held,
+        "cancelled": cancelled,
+        "complaints": received,
+        "answered_in_time": in_time / received if received else None,
+    }
+
+
+def _flags(org, markets, span: DateRange, now, today: date, books_ok: bool) -> dict[str, int]:
+    market_ids = [m.id for m in markets]
+    books = not books_ok
+    late_day = today - timedelta(days=RECONCILE_WITHIN_DAYS)
+    unreconciled = [
+        s for s in periods.unreconciled_sessions(org.id, limit=200) if s.business_date < late_day
+    ]
+    held_cash = [
+        c
+        for c in handovers.cash_not_handed_over([org.id])
+        if _oldest_unhanded(c) is not None and _oldest_unhanded(c) < now - HANDOVER_WITHIN
+    ]
+    return {
+        "books": int(books),
+        "unreconciled": len(unreconciled),
+        "unclosed": _months_not_closed(org, market_ids, today),
+        "cash_held": len(held_cash),
+        "handover_gap": _handover_gaps(org, span),
+        "rejected": db.session.scalar(
+            select(func.count())
+            .select_from(Expense)
+            .where(
+                Expense.organization_id == org.id,
+                Expense.state == ExpenseState.REJECTED,
+                Expense.spent_on.between(span.first, span.last),
+            )
+        ),
+        "overdrawn": len(ledger_accounts.overdrawn(org.id)),
+        "expired_cert": _expired_certificates(market_ids, span),
+        "complaint_late": _late_complaints(market_ids, now),
+        "stale_books": _stale_books(org, market_ids),
+        "mutual_approval": _mutual_approvals(org, span),
+    }
+
+
+def _stale_books(org, market_ids) -> int:
+    """1 when trade closed on a day after the ledger's newest entry (its chain head)."""
+    if not market_ids:
+        return 0
+    last_trade = db.session.scalar(
+        select(func.max(MarketSession.business_date)).where(
+            MarketSession.market_id.in_(market_ids), MarketSession.state == SessionState.CLOSED
+        )
+    )
+    head = db.session.scalar(
+        select(func.max(LedgerEntry.entry_date)).where(LedgerEntry.organization_id == org.id)
+    )
+    return int(last_trade is not None and (head is None or head < last_trade))
+
+
+def _mutual_approvals(org, span: DateRange) -> int:
+    """Pairs of cadres who approved each other's expenses in the month while nobody else
+    approved either's: four eyes that are really two."""
+    approvals = db.session.execute(
+        select(Expense.recorded_by_id, Expense.approved_by_id)
+        .where(
+            Expense.organization_id == org.id,
+            Expense.approved_by_id.is_not(None),
+            Expense.spent_on.between(span.first, span.last),
+        )
+        .distinct()
+    ).all()
+    approvers: dict[int, set[int]] = {}
+    for recorder, approver in approvals:
+        approvers.setdefault(recorder, set()).add(approver)
+    pairs = {
+        frozenset((a, b))
+        for a, by in approvers.items()
+        for b in by
+        if by == {b} and approvers.get(b) == {a}
+    }
+    return len(pairs)
+
+
+def _oldest_unhanded(cash) -> datetime | None:
+    payments = handovers.unhanded_payments(cash.guide.id, cash.market.id)
+    return min((p.recorded_at for p in payments), default=None)
+
+
+def _months_not_closed(org, market_ids, today: date) -> int:
+    """Months with trade, ended more than CLOSE_WITHIN_DAYS ago, with no close (last year)."""
+    if not market_ids:
+        return 0
+    since = (today - timedelta(days=365)).replace(day=1)
+    traded = db.session.scalars(
+        select(MarketSession.business_date).where(
+            MarketSession.market_id.in_(market_ids),
+            MarketSession.business_date >= since,
+            MarketSession.state == SessionState.CLOSED,
+        )
+    ).all()
+    months = {d.replace(day=1) for d in traded}
+    closed = set(
+        db.session.scalars(select(MonthClose.month).where(MonthClose.organization_id == org.id))
+    )
+    due = today - timedelta(days=CLOSE_WITHIN_DAYS)
+    return sum(1 for m in months - closed if month_span(m).last < due)
+
+
+def _handover_gaps(org, span: DateRange) -> int:
+    rows = db.session.execute(
+        select(CashHandover.declared_fen, CashHandover.received_fen, CashHandover.created_at).where(
+            CashHandover.organization_id == org.id,
+            CashHandover.received_fen.is_not(None),
+        )
+    ).all()
+    return sum(
+        1
+        for declared, received, at in rows
+        if abs(declared - received) > HANDOVER_DIFFERENCE_FEN
+        and span.first <= at.date() <= span.last
+    )
+
+
+def _expired_certificates(market_ids, span: DateRange) -> int:
+    if not market_ids:
+        return 0
+    return db.session.scalar(
+        select(func.count(func.distinct(CheckIn.vendor_id)))
+        .select_from(CheckIn)
+        .join(MarketSession, MarketSession.id == CheckIn.session_id)
+        .join(Vendor, Vendor.id == CheckIn.vendor_id)
+        .where(
+            CheckIn.market_id.in_(market_ids),
+            MarketSession.business_date.between(span.first, span.last),
+            Vendor.sells_food.is_(True),
+            Vendor.health_cert_expires < MarketSession.business_date,
+        )
+    )
+
+
+def _late_complaints(market_ids, now: datetime) -> int:
+    if not market_ids:
+        return 0
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Complaint)
+        .join(Incident, Incident.id == Complaint.incident_id)
+        .where(
+            Complaint.market_id.in_(market_ids),
+            Incident.state != IncidentState.RESOLVED,
+            Complaint.created_at < now - complaint_stats.HANDLED_WITHIN,
+        )
+    )
+
+
+def sort_rows(rows: list[Row], key: str) -> list[Row]:
+    """By a column, largest first (the community's name A→Z); empty figures last."""
+    if key == "community":
+        return sorted(rows, key=lambda r: r.values["community"])
+    return sorted(rows, key=lambda r: (r.values.get(key) is None, -(r.values.get(key) or 0)))
+
+
+def table(area: Area, month: date, rows: list[Row]) -> Table:
+    return Table(
+        title=f"{area.name} {month:%Y-%m}",
+        columns=COLUMNS,
+        rows=iter([r.values for r in rows]),
+    )
+
+
+def monthly_net(org: Organization, last: date, count: int = 12) -> list[tuple[date, int | None]]:
+    """Net income of the `count` months up to `last` as booked by their closes (None: open)."""
+    months = []
+    m = last
+    for _ in range(count):
+        months.append(m)
+        m = (m - timedelta(days=1)).replace(day=1)
+    months.reverse()
+    booked = dict(
+        db.session.execute(
+            select(MonthClose.month, MonthClose.net_income_fen).where(
+                MonthClose.organization_id == org.id, MonthClose.month.between(months[0], last)
+            )
+        ).all()
+    )
+    return [(m, booked.get(m)) for m in months]

@@ -1,0 +1,81 @@
+"""Logged-in browsers the server can end.
+
+A login stores a random key in the session cookie and its SHA-256 in login_sessions; every
+request's user loader looks the key up with the user (one query). Logging out deletes the
+row, so a copied cookie stops working at once. `end_all` ends every browser and every API
+token of a user (token_version): "log out everywhere", a password reset.
+"""
+
+import hashlib
+import secrets
+
+from flask import current_app
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ...extensions import db
+from ...models import AreaGrant, LoginSession, User
+from ..common import clock
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def start(user: User) -> str:
+    """A new logged-in browser of this user; returns the key its cookie keeps. Rows older than
+    the cookie's own lifetime go as new ones come."""
+    now = clock.now()
+    db.session.execute(
+        delete(LoginSession).where(
+            LoginSession.user_id == user.id,
+            LoginSession.created_at < now - current_app.permanent_session_lifetime,
+        )
+    )
+    key = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user_id=user.id, key_hash=_hash(key), created_at=now))
+    return key
+
+
+def user_for(user_id: int, version: int, key: str | None) -> User | None:
+    """The user of a session cookie while its browser is still logged in, else None."""
+    if not key:
+        return None
+    return user_where(
+        User.id == user_id,
+        User.token_version == version,
+        LoginSession.key_hash == _hash(key),
+        join=LoginSession,
+    )
+
+
+def user_where(*conditions, join=None) -> User | None:
+    """The user the conditions find, knowing in the same query whether they hold any area
+    grant: every write asks whether the user only supervises (areas.guard), and for nearly
+    everyone the answer "none" then needs no query of its own."""
+    query = select(User, exists().where(AreaGrant.user_id == User.id))
+    if join is not None:
+        query = query.join(join, join.user_id == User.id)
+    row = db.session.execute(query.where(*conditions)).first()
+    if row is None:
+        return None
+    user, supervises = row
+    if not supervises and "area_grants" not in user.__dict__:
+        set_committed_value(user, "area_grants", [])
+    return user
+
+
+def is_live(user: User, key: str | None) -> bool:
+    return bool(key) and user_for(user.id, user.token_version, key) is not None
+
+
+def end(key: str | None) -> None:
+    """Log out this one browser."""
+    if key:
+        db.session.execute(delete(LoginSession).where(LoginSession.key_hash == _hash(key)))
+
+
+def end_all(user: User) -> None:
+    """Log out every browser of this user and revoke their API tokens."""
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    user.token_version += 1

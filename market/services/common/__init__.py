@@ -1,0 +1,5 @@
+"""Small helpers every area uses: the clock, money in fen, errors, audit events, idempotent
+replays, report tables and their exports, uploaded images."""
+
+# The modules the views may call (imported where used, to keep import order free of cycles).
+__all__ = ["audit", "clock", "errors", "exports", "idempotency", "money", "tables", "uploads"]

@@ -1,0 +1,2 @@
+"""The community governance fund: projects, deliberation (meetings, household ballots), money
+following the decision, the public summary."""

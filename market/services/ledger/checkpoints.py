@@ -1,0 +1,144 @@
+"""Checkpoints of the chain check: a full `verify` (`flask ledger verify`, nightly from cron)
+re-hashes a year of entries in seconds per organization; it leaves, per organization, how far
+it got (ChainCheckpoint). A page that shows many organizations at once (the street office's
+dashboard) then checks only the entries after the checkpoint, and says which entry and which
+time the full check covered. A full check that fails records the broken entry, and every page
+reading the checkpoint shows the chain as broken until a full check passes again.
+
+What a checkpoint cannot see: an entry at or before it edited after the full check (its hash
+stored anew). The checkpoint's own entry is compared with the hash it had; the rest waits for
+the next full check, which is why the page prints when that was.
+
+The books against the operations (services.ledger.operations) have no such tail: their checks
+are balances over the whole year. `flask ledger verify --operations` records its result per
+organization; for OPERATIONS_FRESH after it the page shows that result (and when it was
+taken), later it checks again itself, as before checkpoints."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import ChainCheckpoint, Organization
+from ..common import clock
+from . import chain, operations
+
+OPERATIONS_FRESH = timedelta(hours=36)  # a nightly check, and a night's slack
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    full_seq: int | None  # entries 1…full_seq: checked by the last full check (None: never)
+    full_at: datetime | None
+    tail_checked: int  # entries after full_seq checked now
+    message: str
+
+
+def _organizations(organization_id: int | None) -> list[int]:
+    """Every organization's id, or the one given if it exists."""
+    query = select(Organization.id).order_by(Organization.id)
+    if organization_id is not None:
+        query = query.where(Organization.id == organization_id)
+    return list(db.session.scalars(query))
+
+
+def _point(organization_id: int) -> ChainCheckpoint:
+    point = db.session.get(ChainCheckpoint, organization_id)
+    if point is None:
+        point = ChainCheckpoint(organization_id=organization_id, seq=0)
+        db.session.add(point)
+    return point
+
+
+def verify_and_record(organization_id: int | None = None, now: datetime | None = None):
+    """`chain.verify` of every organization (or one), each leaving its checkpoint: the head it
+    saw before checking (entries posted meanwhile are left to the next check), or the entry
+    where its chain broke. Returns a VerifyResult as `chain.verify(organization_id)` does:
+    intact, or the first broken chain's entry. The caller commits."""
+    now = now or clock.now()
+    ids = _organizations(organization_id)
+    if organization_id is not None and not ids:  # no such organization: nothing to record
+        return chain.verify(organization_id)
+    checked = orgs = 0
+    failure = None
+    for org_id in ids:
+        head = chain.chain_head(org_id)
+        result = chain.verify(org_id)
+        point = _point(org_id)
+        point.verified_at = now
+        if result.ok:
+            point.seq = head.seq if head else 0
+            point.entry_hash = head.entry_hash if head else None
+            point.broken_seq = None
+        else:
+            point.broken_seq = result.first_bad.seq if result.first_bad else 0
+            if failure is None:
+                failure = chain.VerifyResult(
+                    False,
+                    checked + result.entries_checked,
+                    result.first_bad,
+                    result.message,
+                    orgs + result.organizations,
+                )
+        checked += result.entries_checked
+        orgs += result.organizations
+    db.session.flush()
+    if failure is not None:
+        return failure
+    return chain.VerifyResult(True, checked, None, f"{checked} entries intact", orgs)
+
+
+def check(organization_id: int) -> ChainCheck:
+    """The chain as far as the last full check saw it, plus the entries after it checked now.
+    Without a checkpoint, the whole chain is checked now (slow, as before checkpoints)."""
+    point = db.session.get(ChainCheckpoint, organization_id)
+    if point is None:
+        result = chain.verify(organization_id)
+        return ChainCheck(result.ok, None, None, result.entries_checked, result.message)
+    if point.broken_seq is not None:
+        message = f"the full check at {point.verified_at:%Y-%m-%d %H:%M} found entry seq {point.broken_seq} broken"  # noqa: E501
+        return ChainCheck(False, point.seq, point.verified_at, 0, message)
+    result = chain.verify_after(organization_id, point.seq, point.entry_hash)
+    return ChainCheck(
+        result.ok, point.seq, point.verified_at, result.entries_checked, result.message
+    )
+
+
+def record_operations(
+    result: operations.OperationsResult,
+    organization_id: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Remember a full check of the books against the operations (of every organization, or
+    one): when, and how many mismatches each organization had. The caller commits."""
+    now = now or clock.now()
+    for org_id in _organizations(organization_id):
+        point = _point(org_id)
+        if point.verified_at is None:  # no chain check yet: nothing of the chain is vouched for
+            point.verified_at, point.broken_seq = now, None
+            point.seq, point.entry_hash = 0, None
+        point.operations_at = now
+        point.operations_mismatches = sum(
+            1 for m in result.mismatches if m.organization_id == org_id
+        )
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class OperationsCheck:
+    ok: bool
+    at: datetime | None  # when the result was recorded by a full check (None: checked now)
+    mismatches: int
+
+
+def check_operations(organization_id: int, now: datetime) -> OperationsCheck:
+    """The last full check's result while fresh (OPERATIONS_FRESH), else checked now."""
+    point = db.session.get(ChainCheckpoint, organization_id)
+    fresh = point is not None and point.operations_at is not None
+    if fresh and now - point.operations_at <= OPERATIONS_FRESH:
+        n = point.operations_mismatches or 0
+        return OperationsCheck(n == 0, point.operations_at, n)
+    result = operations.verify_operations(organization_id)
+    return OperationsCheck(result.ok, None, len(result.mismatches))
