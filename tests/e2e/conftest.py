@@ -106,3 +106,12 @@ def docs_shot(page, name: str, show=None) -> None:
         show.evaluate("e => e.scrollIntoView({block: 'nearest', inline: 'center'})")
     DOCS_IMG.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(DOCS_IMG / f"{name}.png"), scale="css", caret="hide")
+
+
+def sees(page, *texts):
+    """The page shows each text, waiting for it: reading `page.content()` right after a click
+    can catch the page mid-navigation (empty), which made CI runs fail at random."""
+    from playwright.sync_api import expect
+
+    for text in texts:
+        expect(page.locator("body")).to_contain_text(text)

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bench.server import running_server
-from tests.e2e.conftest import PHONE, docs_shot, shot
+from tests.e2e.conftest import PHONE, docs_shot, sees, shot
 from tests.e2e.test_foundation import assert_fits_phone, login
 from tests.e2e.test_vendors import stall_url
 
@@ -77,10 +77,10 @@ def test_board_updates_without_reload_and_cash_turns_it_paid(browser, evening):
     shot(guide, "board-paid")
 
     vendor.reload()
-    assert "现金交给 李秀英" in vendor.content()
+    sees(vendor, "现金交给 李秀英")
 
     guide.goto(f"{server}/guide/shift")
-    assert "B-05" in guide.content() and "¥10.00" in guide.content()
+    sees(guide, "B-05", "¥10.00")
     shot(guide, "guide-shift")
     for ctx in (guide_ctx, vendor_ctx):
         ctx.close()

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bench.server import running_server
-from tests.e2e.conftest import PHONE, docs_shot, shot
+from tests.e2e.conftest import PHONE, docs_shot, sees, shot
 from tests.e2e.test_foundation import assert_fits_phone, login
 from tests.e2e.test_vendors import api, stall_url
 
@@ -35,7 +35,7 @@ def test_three_taps_taken_stall_and_cash(browser, evening):
     assert_fits_phone(first)
     first.get_by_role("button", name="确认入场").click()
     first.wait_for_url(f"{server}/receipts/*")
-    assert "缴费凭证" in first.content() and "A-01" in first.content()
+    sees(first, "缴费凭证", "A-01")
     shot(first, "checkin-receipt")
 
     login(second, server, "13800000004")
@@ -55,18 +55,18 @@ def test_three_taps_taken_stall_and_cash(browser, evening):
     second.get_by_role("button", name="确认入场").click()
     second.wait_for_url(f"{server}/receipts/*")
     receipt = second.url
-    assert code in second.content()
+    sees(second, code)
 
     login(guide, server, "13800000002")
     guide.goto(receipt)
     guide.get_by_label("金额（元）").fill("10")
     guide.get_by_role("button", name="登记现金").click()
     guide.get_by_text("已付清").first.wait_for()  # the redirect back to the same receipt
-    assert "现金交给 李秀英" in guide.content() and "已付清" in guide.content()
+    sees(guide, "现金交给 李秀英", "已付清")
     shot(guide, "checkin-guide-cash")
 
     second.reload()
-    assert "现金交给 李秀英" in second.content()
+    sees(second, "现金交给 李秀英")
     for ctx in (first_ctx, second_ctx, guide_ctx):
         ctx.close()
 

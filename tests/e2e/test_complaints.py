@@ -7,7 +7,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from bench.server import running_server
-from tests.e2e.conftest import PHONE, shot
+from tests.e2e.conftest import PHONE, sees, shot
 from tests.e2e.test_foundation import assert_fits_phone, login
 from tests.e2e.test_vendors import api, stall_url
 
@@ -55,7 +55,7 @@ def test_scan_complain_answer(browser, evening, tmp_path):
 
     login(guide, server, "13800000002")
     guide.goto(f"{server}/complaints/markets/1")
-    assert "摊位 A-01" in guide.content() and "回家称只有八两" in guide.content()
+    sees(guide, "摊位 A-01", "回家称只有八两")
     guide.get_by_label("处理结果（投诉人会看到）").first.fill("已核秤，摊主退还差价。")
     guide.get_by_role("button", name="标记已处理并答复").first.click()
     expect(guide.get_by_text("已答复")).to_be_visible()

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bench.server import ROOT, running_server
-from tests.e2e.conftest import PHONE, shot
+from tests.e2e.conftest import PHONE, sees, shot
 from tests.e2e.test_evening import flask
 from tests.e2e.test_foundation import assert_fits_phone, login
 from tests.e2e.test_vendors import stall_url
@@ -118,6 +118,6 @@ def test_two_vendors_apply_the_scheduler_draws_the_winner_checks_in(browser, fai
     winner.goto(c08)
     winner.get_by_role("button", name="Confirm check-in").click()
     winner.wait_for_url(f"{server}/receipts/*")
-    assert "C-08" in winner.content() and "¥0.00" in winner.content()
+    sees(winner, "C-08", "¥0.00")
     for page in pages:
         page.context.close()

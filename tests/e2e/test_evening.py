@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from bench.server import ROOT, running_server
-from tests.e2e.conftest import PHONE, shot
+from tests.e2e.conftest import PHONE, sees, shot
 from tests.e2e.test_foundation import login
 from tests.e2e.test_vendors import api, stall_url
 
@@ -64,12 +64,13 @@ def test_the_same_pages_in_english(browser, evening):
     page.goto(login_en)
     page.get_by_label("Mobile number").fill("13800000003")
     page.get_by_label("Password").fill("demo1234")
-    page.get_by_role("button", name="Log in").click()
+    with page.expect_navigation():  # the login lands before the next address is typed
+        page.get_by_role("button", name="Log in").click()
     page.goto(stall_url(server, "A-07"))
     assert page.locator("html").get_attribute("lang") == "en"
     page.get_by_role("button", name="Confirm check-in").click()
     page.wait_for_url(f"{server}/receipts/*")
-    assert "Receipt" in page.content()
+    sees(page, "Receipt")
     ctx.close()
 
     ctx = browser.new_context(**{**PHONE, "locale": "en-US"})
@@ -77,13 +78,14 @@ def test_the_same_pages_in_english(browser, evening):
     guide.goto(f"{server}/login?lang=en")
     guide.get_by_label("Mobile number").fill("13800000002")
     guide.get_by_label("Password").fill("demo1234")
-    guide.get_by_role("button", name="Log in").click()
+    with guide.expect_navigation():  # the login lands before the next address is typed
+        guide.get_by_role("button", name="Log in").click()
     guide.goto(f"{server}/guide/markets/1/board")
-    assert "Vendors on site" in guide.content()
+    sees(guide, "Vendors on site")
     wait_for_state(guide, "A-07", "unpaid")
     shot(guide, "evening-board-en")
     guide.goto(f"{server}/p/jinhui")
-    assert "Public notice board" in guide.content()
+    sees(guide, "Public notice board")
     ctx.close()
 
 
@@ -106,7 +108,7 @@ def test_the_whole_evening(browser, evening):
     first.get_by_label("金额（元）").fill("10")
     first.get_by_label("付款单号（交易单号后几位）").fill("4711")
     first.get_by_role("button", name="我已付款").click()
-    assert "待确认" in first.content()
+    sees(first, "待确认")
     shot(first, "evening-vendor-reported")
 
     # The second vendor meets the taken stall, takes the suggestion and sees its fee first.
@@ -131,7 +133,7 @@ def test_the_whole_evening(browser, evening):
     wait_for_state(guide, "C-06", "paid")
     shot(guide, "evening-board-paid")
     first.reload()
-    assert "已付清" in first.content()
+    sees(first, "已付清")
 
     guide.goto(f"{server}/guide/shift")
     guide.get_by_role("button", name="交给干部").click()
@@ -145,7 +147,7 @@ def test_the_whole_evening(browser, evening):
     cadre.get_by_label("实际点到的现金（元）").first.fill("10")
     cadre.get_by_role("button", name="下一步：与记录核对").first.click()
     cadre.get_by_role("button", name="确认清点").click()
-    assert "已清点" in cadre.content()
+    sees(cadre, "已清点")
     after_close = (datetime.now(UTC) + timedelta(hours=6)).isoformat(timespec="minutes")
     flask(env, "market", "tick", "--now", after_close)
     session_day = api(
@@ -172,7 +174,7 @@ def test_the_whole_evening(browser, evening):
     )
     closing.locator("summary").click()
     closing.get_by_role("button").click()
-    assert "40%" in cadre.content()
+    sees(cadre, "40%")
     verified = flask(env, "ledger", "verify")
     assert "ledger intact" in verified.stdout
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bench.server import running_server
-from tests.e2e.conftest import ARTIFACTS, PHONE, shot
+from tests.e2e.conftest import ARTIFACTS, PHONE, sees, shot
 from tests.e2e.test_foundation import assert_fits_phone, login
 from tests.e2e.test_vendors import stall_url
 
@@ -51,7 +51,7 @@ def test_expired_login_at_the_stall_comes_back_to_the_confirm_step(browser, even
     shot(page, "expired-checkin-back")
     page.get_by_role("button", name="确认入场").click()
     page.wait_for_url(f"{server}/receipts/*")
-    assert "缴费凭证" in page.content() and "A-07" in page.content()
+    sees(page, "缴费凭证", "A-07")
     context.close()
 
 

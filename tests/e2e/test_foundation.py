@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import sees, shot
 
 HOMES = [
     ("13800000001", "/admin/", "社区管理", "cadre-home"),
@@ -17,10 +17,14 @@ def login(page, server, phone, password="demo1234"):
     page.goto(f"{server}/login")
     page.get_by_label("手机号").fill(phone)
     page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
+    # The form posts and the answer is a new page (home, or the form again with the error):
+    # wait for it, so that what follows never reads the login page mid-navigation.
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()
 
 
 def assert_fits_phone(page):
+    page.wait_for_load_state()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"page is {width}px wide: sideways scrolling on a phone"
 
@@ -39,7 +43,7 @@ def test_login_page_on_a_phone(phone, server):
 def test_each_role_lands_home(phone, server, phone_no, path, text, name):
     login(phone, server, phone_no)
     phone.wait_for_url(f"{server}{path}")
-    assert text in phone.content()
+    sees(phone, text)
     assert_fits_phone(phone)
     shot(phone, name)
 
@@ -61,20 +65,20 @@ def test_english(phone, server):
     phone.get_by_label("Password").fill("demo1234")
     phone.get_by_role("button", name="Log in").click()
     phone.wait_for_url(f"{server}/guide/")
-    assert "My markets" in phone.content()
+    sees(phone, "My markets")
     phone.get_by_role("link", name="金汇潮汐市场").click()
     phone.wait_for_url(f"{server}/guide/markets/1/board")
     assert phone.title().startswith("Stall board")
-    assert "Occupied" in phone.content()
+    sees(phone, "Occupied")
     shot(phone, "guide-board-en")
     phone.get_by_role("button", name="Log out").click()
-    assert "You have logged out." in phone.content()
+    sees(phone, "You have logged out.")
 
 
 def test_cadre_dashboard_on_desktop(desktop, server):
     login(desktop, server, "13800000001")
     desktop.wait_for_url(f"{server}/admin/")
-    assert "金汇潮汐市场" in desktop.content()
+    sees(desktop, "金汇潮汐市场")
     shot(desktop, "cadre-dashboard-desktop")
 
 

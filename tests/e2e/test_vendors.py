@@ -11,7 +11,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PHONE, shot
+from tests.e2e.conftest import PHONE, sees, shot
 from tests.e2e.test_foundation import assert_fits_phone, login
 
 
@@ -52,7 +52,7 @@ def test_register_approve_and_identify(browser, server):
     vendor.get_by_label("我已阅读并同意市场规则").check()
     vendor.get_by_role("button", name="注册").click()
     vendor.wait_for_url(f"{server}/vendors/home*")
-    assert "等待社区审核" in vendor.content()
+    sees(vendor, "等待社区审核")
     shot(vendor, "vendor-pending")
 
     cadre_ctx = browser.new_context(**PHONE)
@@ -67,7 +67,7 @@ def test_register_approve_and_identify(browser, server):
     expect(cadre.locator("main")).to_contain_text("周阿姨已通过审核，现在可以入场。")
 
     vendor.reload()
-    assert "已通过审核" in vendor.content()
+    sees(vendor, "已通过审核")
     shot(vendor, "vendor-approved")
     image = Image.open(io.BytesIO(vendor.locator(".pass-qr").screenshot()))
     decoded = zxingcpp.read_barcodes(image)
@@ -78,7 +78,7 @@ def test_register_approve_and_identify(browser, server):
     login(guide, server, "13800000002")
     guide.goto(decoded[0].text)
     assert guide.locator("h1").inner_text() == "周阿姨"
-    assert "136****0001" in guide.content()
+    sees(guide, "136****0001")
     for ctx in (vendor_ctx, cadre_ctx, guide_ctx):
         ctx.close()
 

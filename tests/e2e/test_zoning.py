@@ -6,7 +6,7 @@ import re
 import zxingcpp
 from PIL import Image
 
-from tests.e2e.conftest import ARTIFACTS, shot
+from tests.e2e.conftest import ARTIFACTS, sees, shot
 from tests.e2e.test_foundation import assert_fits_phone, login
 
 
@@ -19,14 +19,14 @@ def test_cadre_adds_a_zone_and_ten_stalls_on_a_phone(phone, server):
     phone.get_by_label("编号").fill("E")
     phone.get_by_label("名称").fill("手作")
     phone.get_by_role("button", name="保存").click()
-    assert "片区已添加" in phone.content()
+    sees(phone, "片区已添加")
     phone.get_by_role("link", name="批量添加摊位").click()
     phone.get_by_label("片区").select_option(label="E 手作")
     phone.get_by_label("摊位编号").fill("E-01..E-10")
     phone.get_by_label("起始行").fill("6")
     shot(phone, "zoning-bulk-form")
     phone.get_by_role("button", name="添加这些摊位").click()
-    assert "已添加 10 个摊位" in phone.content()
+    sees(phone, "已添加 10 个摊位")
     assert phone.locator("svg.map-svg text", has_text="E-10").count() == 1
     assert_fits_phone(phone)
 
