@@ -114,7 +114,7 @@ class Year:
         db.session.commit()
         self.resume()
         self.rows: dict = {t: [] for t in self.ids.next}
-        self.cash_payments: list[int] = []  # the session's, handed over at its end
+        self.cash_payments: list[dict] = []  # the session's rows, handed over at its end
         self.counts = dict.fromkeys(("checkins", "payments", "entries"), 0)
 
     def resume(self) -> None:
@@ -238,8 +238,10 @@ class Year:
         )
         self.rows[HandoverItem].extend(
             {"id": self.ids.take(HandoverItem), "handover_id": handover_id, "payment_id": pid}
-            for pid in self.cash_payments
+            for pid in (row["id"] for row in self.cash_payments)
         )
+        for row in self.cash_payments:  # still to be written: the day is flushed at its end
+            row["handover_id"] = handover_id
         self.cash_payments.clear()
         self.post(
             day,
@@ -303,25 +305,25 @@ class Year:
         by = {"cash": self.guide_id, "waiver": self.cadre_id, "collection_code": vendor_user_id}[
             method
         ]
-        self.rows[Payment].append(
-            {
-                "id": payment_id,
-                "charge_id": charge_id,
-                "method": method,
-                "amount_fen": amount,
-                "status": "confirmed",
-                "reference": None,
-                "note": "困难减免" if method == "waiver" else None,
-                "recorded_by_id": by,
-                "recorded_at": at,
-                "confirmed_by_id": self.cadre_id if method == "waiver" else self.guide_id,
-                "confirmed_at": at,
-                "reverses_id": None,
-            }
-        )
+        row = {
+            "id": payment_id,
+            "charge_id": charge_id,
+            "method": method,
+            "amount_fen": amount,
+            "status": "confirmed",
+            "reference": None,
+            "note": "困难减免" if method == "waiver" else None,
+            "recorded_by_id": by,
+            "recorded_at": at,
+            "confirmed_by_id": self.cadre_id if method == "waiver" else self.guide_id,
+            "confirmed_at": at,
+            "reverses_id": None,
+            "handover_id": None,
+        }
+        self.rows[Payment].append(row)
         self.counts["payments"] += 1
         if method == "cash":
-            self.cash_payments.append(payment_id)
+            self.cash_payments.append(row)
         memo = f"{stall_code} #{charge_id}"
         debit = {
             "cash": self.accounts["guide_cash"],

@@ -119,6 +119,9 @@ class PaymentStatus:
     ALL = (PENDING, CONFIRMED)
 
 
+CASH_UNHANDED = "method = 'cash' AND status = 'confirmed' AND handover_id IS NULL"
+
+
 class Payment(db.Model):
     """Money against a charge. A mistake is undone by a reversing payment, never a delete."""
 
@@ -133,6 +136,13 @@ class Payment(db.Model):
         ),
         Index("ix_payments_charge_id", "charge_id"),
         Index("ix_payments_recorded_by_id_recorded_at", "recorded_by_id", "recorded_at"),
+        # Cash a guide still holds: a few rows however long the market has traded.
+        Index(
+            "ix_payments_cash_unhanded",
+            "charge_id",
+            sqlite_where=text(CASH_UNHANDED),
+            postgresql_where=text(CASH_UNHANDED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,6 +159,9 @@ class Payment(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A reversing record points at the payment it voids; each payment is voided at most once.
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
+    # The hand-over that took this cash payment, set with its HandoverItem (which holds the
+    # foreign key: migration 0019 could not add one to this table in place on SQLite).
+    handover_id: Mapped[int | None]
 
     charge: Mapped[Charge] = relationship(back_populates="payments")
     recorded_by: Mapped["User"] = relationship(foreign_keys=[recorded_by_id])  # noqa: F821

@@ -56,6 +56,7 @@ def one_of_everything(org) -> dict:
     db.session.add(handover)
     db.session.flush()
     db.session.add(HandoverItem(handover_id=handover.id, payment_id=cash.id))
+    cash.handover_id = handover.id
     incident = Incident(market_id=market.id, stall_id=stall.id, kind="hygiene", note="乙的事")
     db.session.add(incident)
     db.session.flush()

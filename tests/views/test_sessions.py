@@ -300,3 +300,13 @@ def test_stall_page_says_when_the_market_opens(demo_app, client, clock, ids):
     assert "Opens Thu, Nov 26 at 18:00" in page
     zh = client.get(f"/s/{ids['token']}?lang=zh")
     assert zh.status_code == 200 and "11月26日" in zh.text
+
+
+@pytest.mark.parametrize(("lang", "message"), [("", "不是有效的时间值"), ("?lang=en", "Not a valid")])
+def test_wtforms_own_messages_speak_the_pages_language(cadre, ids, lang, message):
+    # WTForms' catalog is loaded once per process and language (market/i18n.py), not per
+    # request: the language of each request must still win.
+    for _ in range(2):
+        url = f"/sessions/markets/{ids['market']}/templates/new{lang}"
+        r = post_form(cadre, url, GOOD | {"start_local": "25:00"})
+        assert r.status_code == 400 and message in r.text

@@ -14,29 +14,20 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...models import (
     Area,
-    CashHandover,
-    CheckIn,
-    Complaint,
-    Expense,
-    ExpenseState,
     Incident,
-    IncidentState,
-    LedgerEntry,
     Market,
     MarketSession,
     MonthClose,
     Organization,
     SessionState,
-    Vendor,
 )
 from ..common.errors import InvalidInput
 from ..common.tables import Column, Table
 from ..complaints import stats as complaint_stats
-from ..guide import handovers
-from ..ledger import accounts as ledger_accounts
 from ..ledger import checkpoints, periods
 from ..reports import occupancy
 from ..reports.summaries import DateRange
+from . import flags
 
 RECONCILE_WITHIN_DAYS = 3
 CLOSE_WITHIN_DAYS = 10
@@ -137,14 +128,23 @@ def default_month(area: Area, today: date) -> date:
 def rows_for(area: Area, month: date, now: datetime, today: date) -> list[Row]:
     from .questions import open_counts  # it names the flags of this module
 
-    rows = [_row(org, month_span(month), now, today) for org in area.organizations]
+    span = month_span(month)
+    orgs = list(area.organizations)
+    ids = [o.id for o in orgs]
+    counts = area_flags(ids, span, now, today)
+    trading = area_trading([m for o in orgs for m in o.markets], span)
+    figures = {  # both months' ledger figures of every community, read once each
+        "month": periods.months_figures(ids, span.first),
+        "so_far": periods.months_figures(ids, today.replace(day=1)),
+    }
+    rows = [_row(org, span, now, today, counts, figures, trading) for org in orgs]
     waiting = open_counts(r.org.id for r in rows)
     for r in rows:
         r.values["open_questions"] = waiting.get(r.org.id, 0)
     return rows
 
 
-def _row(org: Organization, span: DateRange, now: datetime, today: date) -> Row:
+def _row(org: Organization, span: DateRange, now, today: date, counts, figures, trading) -> Row:
     markets = list(org.markets)
     closed = db.session.scalar(
         select(MonthClose).where(
@@ -156,13 +156,16 @@ def _row(org: Organization, span: DateRange, now: datetime, today: date) -> Row:
         values.update({k: getattr(closed, k) for k in MONEY})
         by_category = json.loads(closed.expenses_detail or "{}")
     else:  # what closing it would book now (the month-close page's own preview)
-        preview = periods.close_figures(org, span.first)
+        month = figures["month"].get(org.id, periods.no_figures())
+        preview = periods.close_figures(org, span.first, month)
         values.update(_booked_like(preview))
         by_category = preview.by_category
-    so_far = periods.close_figures(org, today.replace(day=1))
+    so_far = periods.close_figures(
+        org, today.replace(day=1), figures["so_far"].get(org.id, periods.no_figures())
+    )
     values["mtd_income_fen"] = so_far.fee_income_fen
     values["mtd_net_fen"] = so_far.net_fen
-    values.update(_trading(markets, span))
+    values.update(trading.get(org.id) or _NO_TRADE)
     row = Row(org, markets, closed, values, expenses_by_category=by_category)
     row.incidents_by_kind = _incidents(markets, span)
     values["incidents"] = sum(row.incidents_by_kind.values())
@@ -170,11 +173,19 @@ def _row(org: Organization, span: DateRange, now: datetime, today: date) -> Row:
     if row.chain_check.ok:
         row.operations_check = checkpoints.check_operations(org.id, now)
     books_ok = row.chain_check.ok and row.operations_check.ok
-    flags = _flags(org, markets, span, now, today, books_ok)
-    row.flags = {k: n for k, n in flags.items() if n}
+    found = {"books": int(not books_ok)} | {k: n.get(org.id, 0) for k, n in counts.items()}
+    row.flags = {k: n for k, n in found.items() if n}
     values["flags"] = sum(row.flags.values())
     return row
 
+
+_NO_TRADE = {
+    "occupancy": None,
+    "held": 0,
+    "cancelled": 0,
+    "complaints": 0,
+    "answered_in_time": None,
+}
 
 MONEY = (
     "fee_income_fen",
@@ -218,179 +229,56 @@ def _incidents(markets: list[Market], span: DateRange) -> dict[str, int]:
     )
 
 
-def _trading(markets: list[Market], span: DateRange) -> dict:
-    used = possible = held = cancelled = received = in_time = 0
-    for market in markets:
-        market_held = occupancy.held_sessions(market, span)
-        for stall in occupancy.stall_rows(market, span, market_held):
-            used += stall["used"]
-            possible += market_held
-        held += market_held
-        cancelled += db.session.scalar(
-            select(func.count())
-            .select_from(MarketSession)
+def area_trading(markets: list[Market], span: DateRange) -> dict[int, dict]:
+    """{organization id: occupancy, sessions held and cancelled, complaints} for the month."""
+    ids = [m.id for m in markets]
+    occupied = occupancy.markets_occupancy(ids, span)
+    cancelled = dict(
+        db.session.execute(
+            select(MarketSession.market_id, func.count())
             .where(
-                MarketSession.market_id == market.id,
+                MarketSession.market_id.in_(ids),
                 MarketSession.business_date.between(span.first, span.last),
                 MarketSession.state == SessionState.CANCELLED,
             )
-        )
+            .group_by(MarketSession.market_id)
+        ).all()
+    )
+    sums: dict[int, list[int]] = {}
+    for market in markets:
+        held, used, stalls = occupied[market.id]
         got, fast = complaint_stats.complaint_counts_for_month(market.id, span.first)
-        received += got
-        in_time += fast
+        total = sums.setdefault(market.organization_id, [0] * 6)
+        for i, n in enumerate((used, stalls * held, held, cancelled.get(market.id, 0), got, fast)):
+            total[i] += n
     return {
-        "occupancy": used / possible if possible else None,
-        "held": held,
-        "cancelled": cancelled,
-        "complaints": received,
-        "answered_in_time": in_time / received if received else None,
+        org: {
+            "occupancy": used / possible if possible else None,
+            "held": held,
+            "cancelled": cancelled_n,
+            "complaints": received,
+            "answered_in_time": in_time / received if received else None,
+        }
+        for org, (used, possible, held, cancelled_n, received, in_time) in sums.items()
     }
 
 
-def _flags(org, markets, span: DateRange, now, today: date, books_ok: bool) -> dict[str, int]:
-    market_ids = [m.id for m in markets]
-    books = not books_ok
-    late_day = today - timedelta(days=RECONCILE_WITHIN_DAYS)
-    unreconciled = [
-        s for s in periods.unreconciled_sessions(org.id, limit=200) if s.business_date < late_day
-    ]
-    held_cash = [
-        c
-        for c in handovers.cash_not_handed_over([org.id])
-        if _oldest_unhanded(c) is not None and _oldest_unhanded(c) < now - HANDOVER_WITHIN
-    ]
+def area_flags(org_ids: list[int], span: DateRange, now, today: date) -> dict[str, dict]:
+    """Every flag's counts for the area's communities: {flag: {organization id: count}}."""
     return {
-        "books": int(books),
-        "unreconciled": len(unreconciled),
-        "unclosed": _months_not_closed(org, market_ids, today),
-        "cash_held": len(held_cash),
-        "handover_gap": _handover_gaps(org, span),
-        "rejected": db.session.scalar(
-            select(func.count())
-            .select_from(Expense)
-            .where(
-                Expense.organization_id == org.id,
-                Expense.state == ExpenseState.REJECTED,
-                Expense.spent_on.between(span.first, span.last),
-            )
+        "unreconciled": flags.unreconciled(org_ids, today - timedelta(days=RECONCILE_WITHIN_DAYS)),
+        "unclosed": flags.months_not_closed(org_ids, today, CLOSE_WITHIN_DAYS),
+        "cash_held": flags.cash_held(org_ids, now - HANDOVER_WITHIN),
+        "handover_gap": flags.handover_gaps(
+            org_ids, span.first, span.last, HANDOVER_DIFFERENCE_FEN
         ),
-        "overdrawn": len(ledger_accounts.overdrawn(org.id)),
-        "expired_cert": _expired_certificates(market_ids, span),
-        "complaint_late": _late_complaints(market_ids, now),
-        "stale_books": _stale_books(org, market_ids),
-        "mutual_approval": _mutual_approvals(org, span),
+        "rejected": flags.rejected(org_ids, span.first, span.last),
+        "overdrawn": flags.overdrawn(org_ids),
+        "expired_cert": flags.expired_certificates(org_ids, span.first, span.last),
+        "complaint_late": flags.late_complaints(org_ids, now),
+        "stale_books": flags.stale_books(org_ids),
+        "mutual_approval": flags.mutual_approvals(org_ids, span.first, span.last),
     }
-
-
-def _stale_books(org, market_ids) -> int:
-    """1 when trade closed on a day after the ledger's newest entry (its chain head)."""
-    if not market_ids:
-        return 0
-    last_trade = db.session.scalar(
-        select(func.max(MarketSession.business_date)).where(
-            MarketSession.market_id.in_(market_ids), MarketSession.state == SessionState.CLOSED
-        )
-    )
-    head = db.session.scalar(
-        select(func.max(LedgerEntry.entry_date)).where(LedgerEntry.organization_id == org.id)
-    )
-    return int(last_trade is not None and (head is None or head < last_trade))
-
-
-def _mutual_approvals(org, span: DateRange) -> int:
-    """Pairs of cadres who approved each other's expenses in the month while nobody else
-    approved either's: four eyes that are really two."""
-    approvals = db.session.execute(
-        select(Expense.recorded_by_id, Expense.approved_by_id)
-        .where(
-            Expense.organization_id == org.id,
-            Expense.approved_by_id.is_not(None),
-            Expense.spent_on.between(span.first, span.last),
-        )
-        .distinct()
-    ).all()
-    approvers: dict[int, set[int]] = {}
-    for recorder, approver in approvals:
-        approvers.setdefault(recorder, set()).add(approver)
-    pairs = {
-        frozenset((a, b))
-        for a, by in approvers.items()
-        for b in by
-        if by == {b} and approvers.get(b) == {a}
-    }
-    return len(pairs)
-
-
-def _oldest_unhanded(cash) -> datetime | None:
-    payments = handovers.unhanded_payments(cash.guide.id, cash.market.id)
-    return min((p.recorded_at for p in payments), default=None)
-
-
-def _months_not_closed(org, market_ids, today: date) -> int:
-    """Months with trade, ended more than CLOSE_WITHIN_DAYS ago, with no close (last year)."""
-    if not market_ids:
-        return 0
-    since = (today - timedelta(days=365)).replace(day=1)
-    traded = db.session.scalars(
-        select(MarketSession.business_date).where(
-            MarketSession.market_id.in_(market_ids),
-            MarketSession.business_date >= since,
-            MarketSession.state == SessionState.CLOSED,
-        )
-    ).all()
-    months = {d.replace(day=1) for d in traded}
-    closed = set(
-        db.session.scalars(select(MonthClose.month).where(MonthClose.organization_id == org.id))
-    )
-    due = today - timedelta(days=CLOSE_WITHIN_DAYS)
-    return sum(1 for m in months - closed if month_span(m).last < due)
-
-
-def _handover_gaps(org, span: DateRange) -> int:
-    rows = db.session.execute(
-        select(CashHandover.declared_fen, CashHandover.received_fen, CashHandover.created_at).where(
-            CashHandover.organization_id == org.id,
-            CashHandover.received_fen.is_not(None),
-        )
-    ).all()
-    return sum(
-        1
-        for declared, received, at in rows
-        if abs(declared - received) > HANDOVER_DIFFERENCE_FEN
-        and span.first <= at.date() <= span.last
-    )
-
-
-def _expired_certificates(market_ids, span: DateRange) -> int:
-    if not market_ids:
-        return 0
-    return db.session.scalar(
-        select(func.count(func.distinct(CheckIn.vendor_id)))
-        .select_from(CheckIn)
-        .join(MarketSession, MarketSession.id == CheckIn.session_id)
-        .join(Vendor, Vendor.id == CheckIn.vendor_id)
-        .where(
-            CheckIn.market_id.in_(market_ids),
-            MarketSession.business_date.between(span.first, span.last),
-            Vendor.sells_food.is_(True),
-            Vendor.health_cert_expires < MarketSession.business_date,
-        )
-    )
-
-
-def _late_complaints(market_ids, now: datetime) -> int:
-    if not market_ids:
-        return 0
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Complaint)
-        .join(Incident, Incident.id == Complaint.incident_id)
-        .where(
-            Complaint.market_id.in_(market_ids),
-            Incident.state != IncidentState.RESOLVED,
-            Complaint.created_at < now - complaint_stats.HANDLED_WITHIN,
-        )
-    )
 
 
 def sort_rows(rows: list[Row], key: str) -> list[Row]:

@@ -173,6 +173,9 @@ def hand_over(
         items=[HandoverItem(payment_id=p.id) for p in held],
     )
     db.session.add(handover)
+    db.session.flush()
+    for p in held:  # what the street office's cash flag reads (an index of the few unhanded)
+        p.handover_id = handover.id
     audit.record(
         "handover.created",
         handover,

@@ -153,8 +153,14 @@ def last_day(month: date) -> date:
 
 def month_figures(organization_id: int, month: date) -> dict:
     """The month's totals per account (month-close entries left out), by kind."""
+    return months_figures([organization_id], month).get(organization_id, no_figures())
+
+
+def months_figures(organization_ids: list[int], month: date) -> dict[int, dict]:
+    """month_figures of several organizations in one statement (the street office's page)."""
     rows = db.session.execute(
         select(
+            LedgerEntry.organization_id,
             LedgerAccount.id,
             LedgerAccount.kind,
             LedgerAccount.name,
@@ -164,25 +170,32 @@ def month_figures(organization_id: int, month: date) -> dict:
         .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
         .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
         .where(
-            LedgerEntry.organization_id == organization_id,
+            LedgerEntry.organization_id.in_(organization_ids),
             LedgerEntry.entry_date >= month,
             LedgerEntry.entry_date <= last_day(month),
             LedgerEntry.source_key.not_like(f"{MONTH_CLOSE_PREFIX}%"),
             LedgerAccount.kind.in_(("income", "contra_income", "expense")),
         )
-        .group_by(LedgerAccount.id, LedgerAccount.kind, LedgerAccount.name)
-        .order_by(LedgerAccount.id)
+        .group_by(
+            LedgerEntry.organization_id, LedgerAccount.id, LedgerAccount.kind, LedgerAccount.name
+        )
+        .order_by(LedgerEntry.organization_id, LedgerAccount.id)
     ).all()
-    income, relief, expenses = {}, {}, {}
-    for account_id, kind, name, debit, credit in rows:
+    out: dict[int, dict] = {}
+    for org_id, account_id, kind, name, debit, credit in rows:
+        figures = out.setdefault(org_id, no_figures())
         net_debit = (debit or 0) - (credit or 0)
         if kind == "income":
-            income[account_id] = (name, -net_debit)
+            figures["income"][account_id] = (name, -net_debit)
         elif kind == "contra_income":
-            relief[account_id] = (name, net_debit)
+            figures["relief"][account_id] = (name, net_debit)
         else:
-            expenses[account_id] = (name, net_debit)
-    return {"income": income, "relief": relief, "expenses": expenses}
+            figures["expenses"][account_id] = (name, net_debit)
+    return out
+
+
+def no_figures() -> dict:
+    return {"income": {}, "relief": {}, "expenses": {}}
 
 
 def split(net_fen: int, pct: int) -> tuple[int, int]:
@@ -241,11 +254,12 @@ class CloseFigures:
         return ":".join(str(n) for n in (*figures, self.distributable_fen))
 
 
-def close_figures(org: Organization, month: date) -> CloseFigures:
+def close_figures(org: Organization, month: date, figures: dict | None = None) -> CloseFigures:
     """The figures of a month's close, as `close_month` books them (it calls this): a preview
-    that cannot drift from what is booked."""
+    that cannot drift from what is booked. `figures`: the month's month_figures when already
+    read (for several organizations at once)."""
     month = ledger.month_start(month)
-    figures = month_figures(org.id, month)
+    figures = month_figures(org.id, month) if figures is None else figures
     fee_income = sum(v for _n, v in figures["income"].values())
     relief = sum(v for _n, v in figures["relief"].values())
     by_category: dict[str, int] = {}

@@ -2,7 +2,7 @@
 far, expenses by category, incidents by kind, and the two flags about the books' people and
 their freshness."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from market.services.areas import dashboard, membership
 from market.services.ledger import expenses as ledger_expenses
 from market.services.ledger import periods
 from tests import builders as b
-from tests.ledger_helpers import NOW, community
+from tests.ledger_helpers import NOW, charged, community
 from tests.services.ledger.test_expenses import photo, record
 
 NOVEMBER = date(2026, 11, 1)
@@ -90,3 +90,22 @@ def test_the_default_month_is_the_last_closed_one(w):
     db.session.execute(MarketSession.__table__.delete().where(MarketSession.id == w["session"].id))
     periods.close_month(w["org"], date(2026, 10, 1), w["cadre"], at=NOW)
     assert dashboard.default_month(w["area"], TODAY) == date(2026, 10, 1)
+
+
+def test_cash_held_over_a_day_is_flagged_until_it_is_handed_over(w):
+    from market.services.checkin import payments
+    from market.services.guide import handovers
+
+    cash = payments.record_cash(charged(w), 1500, w["guide"])
+    cash.recorded_at = AT - timedelta(hours=25)
+    fresh = payments.record_cash(charged(w), 1000, w["guide"])
+    fresh.recorded_at = AT - timedelta(hours=2)
+    db.session.flush()
+    assert _row(w).flags.get("cash_held") == 1  # one guide, one market, the oldest past 24 h
+    cash.recorded_at = AT - timedelta(hours=3)
+    db.session.flush()
+    assert "cash_held" not in _row(w).flags  # all of it taken within the day
+    cash.recorded_at = AT - timedelta(hours=25)
+    handed = handovers.hand_over(w["guide"], w["market"], 2500, now=AT)
+    assert {cash.handover_id, fresh.handover_id} == {handed.id}
+    assert "cash_held" not in _row(w).flags
