@@ -1,7 +1,9 @@
 """API for the street office: one area's communities side by side, as on /areas/<id>/.
 
 The same service as the page (services.areas.dashboard): figures in integer fen, a month's
-money as booked by its month close (null while the month is not closed), flags by name."""
+money as booked by its month close (null while the month is not closed), flags by name. The
+questions' four POSTs take an Idempotency-Key, as check-ins do: a phone resending on weak 4G
+asks (or answers) once and gets the first answer back."""
 
 import marshmallow as ma
 from flask import current_app, g
@@ -15,6 +17,7 @@ from ..services.auth import access
 from ..services.common.clock import now as clock_now
 from ..services.common.errors import NotFound
 from . import bp
+from .checkins import IDEMPOTENCY_HEADER, idempotent
 from .common import READ_ERRORS, WRITE_ERRORS, allowed, errors
 from .reports import MonthlyArgsSchema
 from .routes import BEARER, MAX_ID
@@ -208,7 +211,7 @@ class AreaQuestions(MethodView):
         area = _supervised_area(area_id)
         return [question_out(q) for q in questions.for_area(area.id, args.get("state"))]
 
-    @bp.doc(security=BEARER)
+    @bp.doc(security=BEARER, parameters=IDEMPOTENCY_HEADER)
     @bp.arguments(AskSchema)
     @bp.response(201, QuestionSchema)
     @errors(*WRITE_ERRORS)
@@ -216,17 +219,21 @@ class AreaQuestions(MethodView):
         """Ask a community about a month close, an expense, a cash hand-over, a trading day
         (session) or a dashboard flag. It changes nothing: the community's cadres answer."""
         area = _supervised_area(area_id)
-        q = questions.ask(
-            g.api_user,
-            area,
-            data["organization_id"],
-            data["subject_kind"],
-            data["subject"],
-            data["body"],
-            clock_now(),
-        )
-        db.session.commit()
-        return question_out(q)
+
+        def run():
+            q = questions.ask(
+                g.api_user,
+                area,
+                data["organization_id"],
+                data["subject_kind"],
+                data["subject"],
+                data["body"],
+                clock_now(),
+            )
+            db.session.flush()
+            return question_out(q), 201
+
+        return idempotent("question-ask", data, run, QuestionSchema)
 
 
 @bp.route(f"/questions/<{MAX_ID}:question_id>")
@@ -239,43 +246,48 @@ def question(question_id: int):
     return question_out(questions.readable(g.api_user, question_id))
 
 
+def _turn(scope: str, data: dict, act):
+    """One turn of a question (answer, accept, follow-up), once per Idempotency-Key: the path
+    in the key's request hash names the question, so the key is refused for another one."""
+    return idempotent(scope, data, lambda: (question_out(act()), 200), QuestionSchema)
+
+
 @bp.route(f"/questions/<{MAX_ID}:question_id>/answer", methods=["POST"])
 @allowed(Role.MANAGERS)
-@bp.doc(security=BEARER)
+@bp.doc(security=BEARER, parameters=IDEMPOTENCY_HEADER)
 @bp.arguments(TextSchema)
 @bp.response(200, QuestionSchema)
 @errors(*WRITE_ERRORS)
 def answer_question(data, question_id: int):
     """A cadre of the community answers an open question; it then waits for the supervisor."""
-    q = questions.answer(
-        g.api_user, questions.readable(g.api_user, question_id), data["body"], clock_now()
+    q = questions.readable(g.api_user, question_id)
+    return _turn(
+        "question-answer", data, lambda: questions.answer(g.api_user, q, data["body"], clock_now())
     )
-    db.session.commit()
-    return question_out(q)
 
 
 @bp.route(f"/questions/<{MAX_ID}:question_id>/accept", methods=["POST"])
 @supervisors_only
-@bp.doc(security=BEARER)
+@bp.doc(security=BEARER, parameters=IDEMPOTENCY_HEADER)
 @bp.response(200, QuestionSchema)
 @errors(*WRITE_ERRORS)
 def accept_question(question_id: int):
     """The supervisor accepts an answered question."""
-    q = questions.accept(g.api_user, questions.readable(g.api_user, question_id), clock_now())
-    db.session.commit()
-    return question_out(q)
+    q = questions.readable(g.api_user, question_id)
+    return _turn("question-accept", {}, lambda: questions.accept(g.api_user, q, clock_now()))
 
 
 @bp.route(f"/questions/<{MAX_ID}:question_id>/follow-up", methods=["POST"])
 @supervisors_only
-@bp.doc(security=BEARER)
+@bp.doc(security=BEARER, parameters=IDEMPOTENCY_HEADER)
 @bp.arguments(TextSchema)
 @bp.response(200, QuestionSchema)
 @errors(*WRITE_ERRORS)
 def follow_up_question(data, question_id: int):
     """The answer is not enough: ask again; the question waits for the community."""
-    q = questions.follow_up(
-        g.api_user, questions.readable(g.api_user, question_id), data["body"], clock_now()
+    q = questions.readable(g.api_user, question_id)
+    return _turn(
+        "question-follow-up",
+        data,
+        lambda: questions.follow_up(g.api_user, q, data["body"], clock_now()),
     )
-    db.session.commit()
-    return question_out(q)

@@ -1,23 +1,45 @@
 """Questions (质询) pages: the supervisor asks and accepts, the community's cadre answers,
-both read the same thread."""
+both read the same thread. Each form carries a nonce: a double tap asks or answers once."""
 
 from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..auth.decorators import roles_required
+from ..checkin.views import new_nonce
 from ..extensions import db
 from ..formtools import run_submitted
 from ..models import CashHandover, Organization, QuestionState, Role
 from ..services.areas import questions
 from ..services.areas.dashboard import FLAG_RULES
 from ..services.auth import access
+from ..services.common import idempotency
 from ..services.common.clock import now
+from ..services.common.errors import InvalidInput
 from . import bp
 from .forms import AcceptForm, AskForm, FollowUpForm, ReplyForm
 from .views import ID, area_for_supervisor
 
 supervisors = roles_required(Role.SUPERVISOR)
+
+
+def _once(form, scope: str, payload: dict, act) -> str:
+    """Run `act` (returning where to go next) once per form nonce; a repeat of the nonce gets
+    the first answer's address. Other content under a used nonce (a form sent, then reached
+    again with the back button and changed) is refused; the form comes back with a new one."""
+    try:
+        body = idempotency.once(
+            current_user, scope, form.nonce.data, payload, lambda: {"location": act()}, status=303
+        )
+    except InvalidInput as e:
+        if e.code != "idempotency_key_reused":
+            raise
+        raise InvalidInput(
+            _l("This form was already sent once. To send what it holds now too, send it again."),
+            code="form_already_sent",
+        ) from e
+    return body["location"]
 
 
 def _state() -> str | None:
@@ -49,7 +71,7 @@ def ask(area_id):
         form.kind.data = request.args.get("kind", "flag")
         form.subject.data = request.args.get("subject", "")
 
-    def action():
+    def act():
         question = questions.ask(
             current_user,
             area,
@@ -62,12 +84,18 @@ def ask(area_id):
         db.session.flush()
         return url_for(".question", question_id=question.id)
 
+    def action():
+        fields = ("org", "kind", "subject", "body")
+        payload = {"area": area.id, **{n: getattr(form, n).data for n in fields}}
+        return _once(form, "question-ask-form", payload, act)
+
     status = 200
     if form.is_submitted():
         outcome = run_submitted(form, action, {"kind": "body", "subject": "body"})
         if not isinstance(outcome, int):
             return outcome
         status = outcome
+    form.nonce.data = new_nonce()  # nothing was stored: the next send is a new one
     subject = _subject_text(form.kind.data, form.subject.data)
     return render_template("areas/ask.html", area=area, form=form, subject=subject), status
 
@@ -106,6 +134,15 @@ def _subject_link(q, supervising: bool) -> str | None:
 def _thread(q, status: int = 200, **forms):
     supervising = q.area_id in access.supervised_area_ids(current_user)
     answering = access.has_org_role(current_user, q.organization_id)
+    # A form sent in vain keeps what was typed; every form gets a fresh nonce (formdata=None:
+    # the others must not take the sent form's fields).
+    shown = {
+        "reply_form": forms.get("reply_form") or ReplyForm(formdata=None),
+        "follow_form": forms.get("follow_form") or FollowUpForm(formdata=None),
+        "accept_form": forms.get("accept_form") or AcceptForm(formdata=None),
+    }
+    for form in shown.values():
+        form.nonce.data = new_nonce()
     return render_template(
         "areas/question.html",
         q=q,
@@ -117,18 +154,21 @@ def _thread(q, status: int = 200, **forms):
         subject=_subject_text(q.subject_kind, q.subject_key or str(q.subject_id or "")),
         can_answer=answering and q.state == QuestionState.OPEN,
         can_close=supervising and q.state == QuestionState.ANSWERED,
-        reply_form=forms.get("reply_form") or ReplyForm(),
-        follow_form=forms.get("follow_form") or FollowUpForm(),
-        accept_form=AcceptForm(),
+        **shown,
     ), status
 
 
 def _turn(question_id: int, form, form_name: str, action, done: str):
     q = questions.readable(current_user, question_id)
 
-    def run():
+    def act():
         action(q, form)
         return url_for(".question", question_id=q.id)
+
+    def run():
+        body = form.body.data if hasattr(form, "body") else None
+        scope = "question-" + form_name.replace("_", "-")  # question-reply-form …
+        return _once(form, scope, {"question": q.id, "body": body}, act)
 
     outcome = run_submitted(form, run)
     if isinstance(outcome, int):

@@ -21,11 +21,24 @@ def _csrf(html: str) -> str:
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
 
 
-def _ask(client, area, **form):
+def _sent(html: str, action: str = "") -> dict:
+    """The hidden fields (csrf_token, nonce …) a browser sends with the page's form posting
+    to an address ending in `action` (without one: the form that has no action)."""
+    for attrs, inner in re.findall(r"<form([^>]*)>(.*?)</form>", html, re.S):
+        target = re.search(r'action="([^"]*)"', attrs)
+        if (target.group(1).endswith(action) and action) if target else not action:
+            return dict(re.findall(r'name="([^"]+)" type="hidden" value="([^"]*)"', inner))
+    raise AssertionError(f"no form for {action!r}")
+
+
+def _ask_data(client, area, **form) -> dict:
     page = client.get(f"/areas/{area['id']}/questions/new", query_string=form)
     assert page.status_code == 200
-    data = {"csrf_token": _csrf(page.text), "org": form.get("org", area["org"]), **form}
-    return client.post(f"/areas/{area['id']}/questions/new", data=data)
+    return {**_sent(page.text), "org": form.get("org", area["org"]), **form}
+
+
+def _ask(client, area, **form):
+    return client.post(f"/areas/{area['id']}/questions/new", data=_ask_data(client, area, **form))
 
 
 def _count(app, model) -> int:
@@ -53,14 +66,14 @@ def test_ask_answer_accept_with_the_cadres_todo_and_both_audit_logs(app, area):
     page = cadre.get(thread)
     assert page.status_code == 200 and "发送答复" in page.text
     answered = cadre.post(
-        f"{thread}/answer", data={"csrf_token": _csrf(page.text), "body": "收款员请假，已补核。"}
+        f"{thread}/answer", data={**_sent(page.text, "/answer"), "body": "收款员请假，已补核。"}
     )
     assert answered.status_code == 302
     assert "街道提出的质询待答复" not in cadre.get("/admin/").text
 
     page = supervisor.get(thread).text
     assert "收款员请假，已补核。" in page and "接受答复" in page
-    accepted = supervisor.post(f"{thread}/accept", data={"csrf_token": _csrf(page)})
+    accepted = supervisor.post(f"{thread}/accept", data=_sent(page, "/accept"))
     assert accepted.status_code == 302
     assert "已接受" in supervisor.get(thread).text
 
@@ -90,11 +103,11 @@ def test_follow_up_reopens_and_the_dashboard_counts_open_questions(app, area):
     assert f"/areas/{area['id']}/questions?state=open" in board
     cadre = _login(app, CADRE)
     page = cadre.get(f"/areas/questions/{qid}").text
-    cadre.post(f"/areas/questions/{qid}/answer", data={"csrf_token": _csrf(page), "body": "点错"})
+    cadre.post(f"/areas/questions/{qid}/answer", data={**_sent(page, "/answer"), "body": "点错"})
     page = supervisor.get(f"/areas/questions/{qid}").text
     again = supervisor.post(
         f"/areas/questions/{qid}/follow-up",
-        data={"csrf_token": _csrf(page), "body": "请附交接单照片"},
+        data={**_sent(page, "/follow-up"), "body": "请附交接单照片"},
     )
     assert again.status_code == 302
     with app.app_context():
@@ -139,6 +152,42 @@ def test_only_the_two_sides_read_or_act(app, area):
         db.session.commit()
     stranger = _login(app, "13700000077")
     assert stranger.get(thread).status_code == 404
+
+
+def test_a_form_sent_twice_asks_answers_and_follows_up_once(app, area):
+    supervisor = _login(app)
+    url = f"/areas/{area['id']}/questions/new"
+    data = _ask_data(supervisor, area, kind="flag", subject="unreconciled", body="为何未核对？")
+    assert re.fullmatch(r"[0-9a-f]{32}", data.get("nonce", ""))
+    first, again = supervisor.post(url, data=data), supervisor.post(url, data=data)
+    assert first.status_code == again.status_code == 302
+    assert first.headers["Location"] == again.headers["Location"]
+    assert _count(app, Question) == 1
+    thread = first.headers["Location"]
+
+    cadre = _login(app, CADRE)
+    reply = {**_sent(cadre.get(thread).text, "/answer"), "body": "已补核"}
+    assert [cadre.post(f"{thread}/answer", data=reply).status_code for _ in "12"] == [302, 302]
+    page = supervisor.get(thread).text
+    follow = {**_sent(page, "/follow-up"), "body": "请附照片"}
+    assert _sent(page, "/accept")["nonce"] != follow["nonce"]  # one nonce per form
+    assert [supervisor.post(f"{thread}/follow-up", data=follow).status_code for _ in "12"] == [
+        302,
+        302,
+    ]
+    with app.app_context():
+        q = db.session.scalar(select(Question))
+        assert [m.kind for m in q.messages] == ["ask", "answer", "follow_up"]
+
+    # The sent form reached again (the back button) and changed: refused, not lost, and shown
+    # again with a new nonce, so sending it once more asks the new question.
+    changed = supervisor.post(f"{url}?lang=en", data={**data, "body": "另一个问题"})
+    assert changed.status_code == 422 and "This form was already sent once" in changed.text
+    assert _count(app, Question) == 1
+    resent = _sent(changed.text)
+    assert resent["nonce"] != data["nonce"]
+    assert supervisor.post(url, data={**data, **resent, "body": "另一个问题"}).status_code == 302
+    assert _count(app, Question) == 2
 
 
 def test_the_api_asks_answers_and_accepts(app, area):
@@ -217,3 +266,69 @@ def test_the_supervisor_reads_vendors_and_receipts_but_not_their_phones(app, are
     receipt.close()
     cadre_page = _login(app, CADRE).get(f"/vendors/{vendor_id}")
     assert phone in cadre_page.text
+
+
+def test_an_api_write_resent_with_its_idempotency_key_acts_once(app, area):
+    client = app.test_client()
+    sup, cadre = _token(client), _token(client, CADRE)
+    url = f"/api/v1/areas/{area['id']}/questions"
+    body = {
+        "organization_id": area["org"],
+        "subject_kind": "flag",
+        "subject": "unreconciled",
+        "body": "为何未核对？",
+    }
+    keyed = {**sup, "Idempotency-Key": "ask-1"}
+    first, again = (
+        client.post(url, headers=keyed, json=body),
+        client.post(url, headers=keyed, json=body),
+    )
+    assert first.status_code == again.status_code == 201 and first.json == again.json
+    assert _count(app, Question) == 1
+    other = client.post(url, headers=keyed, json={**body, "body": "另一个问题"})
+    assert other.status_code == 422 and other.json["error"]["code"] == "idempotency_key_reused"
+    assert _count(app, Question) == 1
+    bad = client.post(url, headers={**sup, "Idempotency-Key": " "}, json=body)
+    assert bad.status_code == 422 and bad.json["error"]["code"] == "invalid_idempotency_key"
+    qid = first.json["id"]
+
+    # Each turn: a retry gets the first answer back (not a 409), another body a 422.
+    turns = [
+        ("answer", cadre, {"body": "已补核"}, {"body": "别的"}),
+        ("follow-up", sup, {"body": "请附照片"}, {"body": "别的"}),
+        ("answer", cadre, {"body": "照片已传"}, None),
+        ("accept", sup, None, None),
+    ]
+    for n, (turn, who, sent, changed) in enumerate(turns):
+        headers = {**who, "Idempotency-Key": f"turn-{n}"}
+        path = f"/api/v1/questions/{qid}/{turn}"
+        r1, r2 = (
+            client.post(path, headers=headers, json=sent),
+            client.post(path, headers=headers, json=sent),
+        )
+        assert r1.status_code == r2.status_code == 200 and r1.json == r2.json, (turn, r2.json)
+        if changed is not None:
+            r3 = client.post(path, headers=headers, json=changed)
+            assert r3.status_code == 422, (turn, r3.json)
+            assert r3.json["error"]["code"] == "idempotency_key_reused"
+    with app.app_context():
+        q = db.session.scalar(select(Question))
+        kinds = [m.kind for m in q.messages]
+        assert kinds == ["ask", "answer", "follow_up", "answer", "accept"] and q.state == "accepted"
+
+    # The key is the sender's and the request's: the same key on another question is refused.
+    second = client.post(url, headers=sup, json={**body, "body": "再问"}).json["id"]
+    reuse = client.post(
+        f"/api/v1/questions/{second}/accept", headers={**sup, "Idempotency-Key": "turn-3"}
+    )
+    assert reuse.status_code == 422 and reuse.json["error"]["code"] == "idempotency_key_reused"
+
+    spec = client.get("/api/v1/openapi.json").json["paths"]
+    for path in (
+        "/api/v1/areas/{area_id}/questions",
+        "/api/v1/questions/{question_id}/answer",
+        "/api/v1/questions/{question_id}/accept",
+        "/api/v1/questions/{question_id}/follow-up",
+    ):
+        names = [p["name"] for p in spec[path]["post"].get("parameters", [])]
+        assert "Idempotency-Key" in names, path
