@@ -1,9 +1,10 @@
-"""Checkpoints of the chain check: a full `verify` (`flask ledger verify`, nightly from cron)
-re-hashes a year of entries in seconds per organization; it leaves, per organization, how far
-it got (ChainCheckpoint). A page that shows many organizations at once (the street office's
-dashboard) then checks only the entries after the checkpoint, and says which entry and which
-time the full check covered. A full check that fails records the broken entry, and every page
-reading the checkpoint shows the chain as broken until a full check passes again.
+"""Checkpoints of the chain check: a full `verify` (`flask ledger verify`, and nightly the
+scheduler's job `nightly_check` below) re-hashes a year of entries in seconds per
+organization; it leaves, per organization, how far it got (ChainCheckpoint). A page that shows
+many organizations at once (the street office's dashboard) then checks only the entries after
+the checkpoint, and says which entry and which time the full check covered. A full check that
+fails records the broken entry, and every page reading the checkpoint shows the chain as broken
+until a full check passes again.
 
 What a checkpoint cannot see: an entry at or before it edited after the full check (its hash
 stored anew). The checkpoint's own entry is compared with the hash it had; the rest waits for
@@ -12,17 +13,27 @@ the next full check, which is why the page prints when that was.
 The books against the operations (services.ledger.operations) have no such tail: their checks
 are balances over the whole year. `flask ledger verify --operations` records its result per
 organization; for OPERATIONS_FRESH after it the page shows that result (and when it was
-taken), later it checks again itself, as before checkpoints."""
+taken), later it checks again itself, as before checkpoints.
 
+The scheduler's tick runs both full checks once a night (`nightly_check`): the first tick
+between NIGHT_FROM and NIGHT_UNTIL in MARKET_TIMEZONE when no full check of the books was
+recorded since NIGHT_FROM. A check that fails is logged as an error, and what it recorded keeps
+the dashboard's "books" flag raised."""
+
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import select
 
 from ...extensions import db
 from ...models import ChainCheckpoint, Organization
-from ..common import clock
+from ..common import clock, ticks
 from . import chain, operations
+
+log = logging.getLogger(__name__)
 
 OPERATIONS_FRESH = timedelta(hours=36)  # a nightly check, and a night's slack
 
@@ -142,3 +153,50 @@ def check_operations(organization_id: int, now: datetime) -> OperationsCheck:
         return OperationsCheck(n == 0, point.operations_at, n)
     result = operations.verify_operations(organization_id)
     return OperationsCheck(result.ok, None, len(result.mismatches))
+
+
+# Nobody trades then: night markets have closed, morning ones (06:00) not opened yet.
+NIGHT_FROM, NIGHT_UNTIL = time(3, 0), time(5, 0)
+_TRIED = "ledger.nightly_check"  # app.extensions: the local date this process last tried
+
+
+def nightly_due(now: datetime, zone: ZoneInfo) -> bool:
+    """Whether a tick at `now` runs the full checks: inside the night window, and no full check
+    of the books (this job's or `flask ledger verify --operations`) recorded since the window
+    opened. Outside the window nothing is read; inside it, one read of the checkpoints (a row
+    per organization)."""
+    local = now.astimezone(zone)
+    if not NIGHT_FROM <= local.time() < NIGHT_UNTIL:
+        return False
+    opened = datetime.combine(local.date(), NIGHT_FROM, tzinfo=zone)
+    done = db.session.scalar(
+        select(ChainCheckpoint.organization_id)
+        .where(ChainCheckpoint.operations_at >= opened)
+        .limit(1)
+    )
+    return done is None
+
+
+@ticks.register("ledger.nightly_check")
+def nightly_check(now: datetime) -> list[str]:
+    """Both full checks of every organization, as `flask ledger verify --operations`, once a
+    night. Tried once per night per process even if it raises (a retry every tick would redo
+    seconds of work each minute); the next night tries again."""
+    zone = ZoneInfo(current_app.config["MARKET_TIMEZONE"])
+    if not nightly_due(now, zone):
+        return []
+    night = now.astimezone(zone).date()
+    if current_app.extensions.get(_TRIED) == night:
+        return []
+    current_app.extensions[_TRIED] = night
+    result = verify_and_record(None, now)
+    books = operations.verify_operations(None)
+    record_operations(books, None, now)
+    if result.ok and books.ok:
+        return [f"ledger nightly check: {result.message}; {books.message}"]
+    problems = [] if result.ok else [f"LEDGER BROKEN: {result.message}"]
+    if not books.ok:
+        problems.append(f"BOOKS DO NOT MATCH THE OPERATIONS: {books.message}")
+        problems += [f"MISMATCH {m}" for m in books.mismatches[:20]]
+    log.error("nightly ledger check failed:\n%s", "\n".join(problems))
+    return problems

@@ -1,7 +1,9 @@
 """Chain checkpoints: a full check leaves how far it got, the street office's dashboard
 re-hashes only the entries after it, a full check that fails keeps the flag raised, and the
-books-against-operations result of a full check stands in for the dashboard's own while fresh."""
+books-against-operations result of a full check stands in for the dashboard's own while fresh.
+The scheduler's tick runs both full checks once a night by itself."""
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,6 +12,7 @@ import pytest
 from market.extensions import db
 from market.models import ChainCheckpoint, Organization, Payment
 from market.services.areas import dashboard, membership
+from market.services.common import ticks
 from market.services.ledger import checkpoints, operations
 from market.services.ledger import entries as ledger
 from market.services.ledger.entries import Line
@@ -189,3 +192,114 @@ def test_the_page_says_which_entry_and_time_the_full_check_covers(app, area):  #
     hint = card[card.index('class="hint books-check"') :].split("</p>", 1)[0]
     assert f"1–{seq}" in hint and when in hint and " 0 " in hint
     assert hint.count(when) == 2  # the chain's full check and the operations' one
+
+
+# --- the nightly full check, run by the scheduler's tick ----------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NIGHT = datetime(2026, 12, 7, 3, 1, tzinfo=SHANGHAI)  # the first tick after 03:00
+
+
+def _nightly(lines) -> list[str]:
+    return [line for line in lines if "ledger nightly check" in line or "LEDGER" in line]
+
+
+def _ticked(w, at) -> list[str]:
+    lines = ticks.run(at)
+    db.session.commit()
+    return lines
+
+
+def test_the_first_tick_of_the_night_runs_both_full_checks_once(w, app):
+    assert _checkpoint(w) is None
+    lines = _ticked(w, NIGHT)
+    assert _nightly(lines) == [line for line in lines if line.startswith("ledger nightly check:")]
+    assert len(_nightly(lines)) == 1 and "books match the operations" in lines[-1]
+    point = _checkpoint(w)
+    assert (point.seq, point.broken_seq, point.operations_mismatches) == (3, None, 0)
+    assert point.verified_at == point.operations_at == NIGHT
+
+    # Later ticks of the same night: not due; nor for another process (nothing remembered in
+    # this one), which reads that tonight's check is recorded.
+    _cash_in(w["org"].id, 500, "test:after")
+    db.session.commit()
+    for later in (NIGHT + timedelta(minutes=1), NIGHT + timedelta(hours=1, minutes=30)):
+        assert _nightly(_ticked(w, later)) == []
+    app.extensions.pop(checkpoints._TRIED)
+    assert not checkpoints.nightly_due(NIGHT + timedelta(minutes=2), SHANGHAI)
+    assert _nightly(_ticked(w, NIGHT + timedelta(minutes=2))) == []
+    assert _checkpoint(w).seq == 3 and _checkpoint(w).verified_at == NIGHT
+
+    # The next night it runs again and covers the entry posted since.
+    tomorrow = NIGHT + timedelta(days=1)
+    assert len(_nightly(_ticked(w, tomorrow))) == 1
+    assert (_checkpoint(w).seq, _checkpoint(w).operations_at) == (4, tomorrow)
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        datetime(2026, 12, 7, 2, 59, tzinfo=SHANGHAI),  # not yet night's work
+        datetime(2026, 12, 7, 5, 0, tzinfo=SHANGHAI),  # the morning markets are coming
+        datetime(2026, 12, 7, 14, 0, tzinfo=SHANGHAI),
+        datetime(2026, 12, 7, 19, 30, tzinfo=SHANGHAI),  # the night market trading
+    ],
+)
+def test_no_full_check_by_day_even_when_the_last_one_is_old(w, local):
+    checkpoints.verify_and_record(w["org"].id, now=local - timedelta(days=3))
+    checkpoints.record_operations(
+        operations.OperationsResult(), w["org"].id, now=local - timedelta(days=3)
+    )
+    db.session.commit()
+    assert not checkpoints.nightly_due(local, SHANGHAI)
+    assert _nightly(_ticked(w, local)) == []
+    assert _checkpoint(w).verified_at == local - timedelta(days=3)
+    # The same books at night: due, and run.
+    assert len(_nightly(_ticked(w, NIGHT))) == 1
+    assert _checkpoint(w).verified_at == NIGHT
+
+
+def test_what_the_nightly_check_finds_is_logged_and_flagged_on_the_dashboard(w, caplog):
+    # Yesterday's full check passed; then an entry it covered was altered, which the
+    # dashboard (re-hashing only what follows the checkpoint) cannot see by itself.
+    checkpoints.verify_and_record(w["org"].id, now=NIGHT - timedelta(days=1))
+    db.session.commit()
+    second = entries(w["org"].id)[1]
+    tamper("UPDATE ledger_entries SET description = 'x' WHERE id = :id", id=second.id)
+    _cash_in(w["org"].id, 700, "payment:999999")  # and a posting without its payment
+    db.session.commit()
+    morning = NIGHT + timedelta(hours=5)
+
+    def row():
+        return dashboard.rows_for(w["area"], NOVEMBER, morning, morning.date())[0]
+
+    assert row().chain_check.ok  # the altered entry lies before the checkpoint
+
+    with caplog.at_level(logging.ERROR, logger="market.services.ledger.checkpoints"):
+        lines = _ticked(w, NIGHT)
+    assert any(line.startswith("LEDGER BROKEN:") and "seq 2" in line for line in lines)
+    assert any(line.startswith("BOOKS DO NOT MATCH THE OPERATIONS") for line in lines)
+    assert any("payment:999999" in line for line in lines if line.startswith("MISMATCH"))
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and "nightly ledger check failed" in errors[0].getMessage()
+    assert "seq 2" in errors[0].getMessage()
+
+    point = _checkpoint(w)
+    assert point.broken_seq == 2 and point.operations_mismatches >= 1
+    flagged = row()
+    assert flagged.flags.get("books") == 1
+    assert "entry seq 2 broken" in flagged.chain_check.message
+
+
+def test_a_nightly_check_that_raises_is_reported_and_not_retried_every_tick(w, monkeypatch):
+    calls = []
+
+    def broken(organization_id=None):
+        calls.append(organization_id)
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(operations, "verify_operations", broken)
+    assert "ERROR ledger.nightly_check: disk on fire" in _ticked(w, NIGHT)
+    assert _checkpoint(w) is None  # rolled back with the job's savepoint
+    assert _nightly(_ticked(w, NIGHT + timedelta(minutes=1))) == []
+    assert calls == [None]
