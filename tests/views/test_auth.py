@@ -1,5 +1,7 @@
 """Logging in and out, rate limits, password changes, CSRF and cookies."""
 
+from datetime import timedelta
+
 import pytest
 
 from tests.conftest import csrf_from
@@ -97,6 +99,22 @@ def test_session_cookie_flags(client, auth):
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie
+
+
+def test_an_unchanged_session_cookie_is_renewed_once_a_day(demo_app, client, auth, monkeypatch):
+    from market import security
+
+    auth.login()
+    client.get("/vendors/home")  # shows (and so removes) the login's flashed message
+    r = client.get("/vendors/home")  # the cookie signed a moment ago: nothing to send
+    assert r.status_code == 200 and "Set-Cookie" not in r.headers
+    # The same session a day and a minute later: it goes on, in a freshly signed cookie.
+    later = security._now() + timedelta(days=1, minutes=1)
+    monkeypatch.setattr(security, "_now", lambda: later)
+    r = client.get("/vendors/home")
+    assert r.status_code == 200
+    assert "market_session=" in r.headers["Set-Cookie"] and "Expires=" in r.headers["Set-Cookie"]
+    assert client.get("/vendors/home").status_code == 200  # still logged in, with the new one
 
 
 def test_session_cookie_secure_over_https(demo_app):

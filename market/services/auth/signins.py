@@ -10,7 +10,7 @@ import hashlib
 import secrets
 
 from flask import current_app
-from sqlalchemy import delete, exists, select
+from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ...extensions import db
@@ -37,26 +37,41 @@ def start(user: User) -> str:
     return key
 
 
+def _with_grants():
+    return select(User, exists().where(AreaGrant.user_id == User.id))
+
+
+# Every logged-in request runs this one: built once, not per request.
+_BY_BROWSER = (
+    _with_grants()
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        User.token_version == bindparam("version"),
+        LoginSession.key_hash == bindparam("key_hash"),
+    )
+)
+
+
 def user_for(user_id: int, version: int, key: str | None) -> User | None:
     """The user of a session cookie while its browser is still logged in, else None."""
     if not key:
         return None
-    return user_where(
-        User.id == user_id,
-        User.token_version == version,
-        LoginSession.key_hash == _hash(key),
-        join=LoginSession,
-    )
+    params = {"user_id": user_id, "version": version, "key_hash": _hash(key)}
+    return _user_of(db.session.execute(_BY_BROWSER, params).first())
 
 
 def user_where(*conditions, join=None) -> User | None:
     """The user the conditions find, knowing in the same query whether they hold any area
     grant: every write asks whether the user only supervises (areas.guard), and for nearly
     everyone the answer "none" then needs no query of its own."""
-    query = select(User, exists().where(AreaGrant.user_id == User.id))
+    query = _with_grants()
     if join is not None:
         query = query.join(join, join.user_id == User.id)
-    row = db.session.execute(query.where(*conditions)).first()
+    return _user_of(db.session.execute(query.where(*conditions)).first())
+
+
+def _user_of(row) -> User | None:
     if row is None:
         return None
     user, supervises = row
