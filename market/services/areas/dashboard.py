@@ -125,55 +125,70 @@ def default_month(area: Area, today: date) -> date:
     return closed or last_full_month(today)
 
 
+@dataclass
+class AreaFigures:
+    """What the rows read for all the area's communities at once, by organization id."""
+
+    closes: dict[int, MonthClose]
+    month: dict[int, dict]  # periods.months_figures of the month shown
+    so_far: dict[int, dict]  # … and of this month so far
+    trading: dict[int, dict]
+    flags: dict[str, dict[int, int]]
+    chains: dict[int, checkpoints.ChainCheck]
+
+
 def rows_for(area: Area, month: date, now: datetime, today: date) -> list[Row]:
     from .questions import open_counts  # it names the flags of this module
 
     span = month_span(month)
     orgs = list(area.organizations)
     ids = [o.id for o in orgs]
-    counts = area_flags(ids, span, now, today)
-    trading = area_trading([m for o in orgs for m in o.markets], span)
-    figures = {  # both months' ledger figures of every community, read once each
-        "month": periods.months_figures(ids, span.first),
-        "so_far": periods.months_figures(ids, today.replace(day=1)),
-    }
-    rows = [_row(org, span, now, today, counts, figures, trading) for org in orgs]
+    closes = db.session.scalars(
+        select(MonthClose).where(
+            MonthClose.organization_id.in_(ids), MonthClose.month == span.first
+        )
+    )
+    figures = AreaFigures(
+        closes={c.organization_id: c for c in closes},
+        month=periods.months_figures(ids, span.first),
+        so_far=periods.months_figures(ids, today.replace(day=1)),
+        trading=area_trading([m for o in orgs for m in o.markets], span),
+        flags=area_flags(ids, span, now, today),
+        chains=checkpoints.check_many(ids),
+    )
+    rows = [_row(org, span, now, today, figures) for org in orgs]
     waiting = open_counts(r.org.id for r in rows)
     for r in rows:
         r.values["open_questions"] = waiting.get(r.org.id, 0)
     return rows
 
 
-def _row(org: Organization, span: DateRange, now, today: date, counts, figures, trading) -> Row:
+def _row(org: Organization, span: DateRange, now, today: date, area: AreaFigures) -> Row:
     markets = list(org.markets)
-    closed = db.session.scalar(
-        select(MonthClose).where(
-            MonthClose.organization_id == org.id, MonthClose.month == span.first
-        )
-    )
+    closed = area.closes.get(org.id)
     values = {"community": org.short_name or org.name}
     if closed:
         values.update({k: getattr(closed, k) for k in MONEY})
         by_category = json.loads(closed.expenses_detail or "{}")
     else:  # what closing it would book now (the month-close page's own preview)
-        month = figures["month"].get(org.id, periods.no_figures())
+        month = area.month.get(org.id, periods.no_figures())
         preview = periods.close_figures(org, span.first, month)
         values.update(_booked_like(preview))
         by_category = preview.by_category
     so_far = periods.close_figures(
-        org, today.replace(day=1), figures["so_far"].get(org.id, periods.no_figures())
+        org, today.replace(day=1), area.so_far.get(org.id, periods.no_figures())
     )
     values["mtd_income_fen"] = so_far.fee_income_fen
     values["mtd_net_fen"] = so_far.net_fen
-    values.update(trading.get(org.id) or _NO_TRADE)
+    values.update(area.trading.get(org.id) or _NO_TRADE)
     row = Row(org, markets, closed, values, expenses_by_category=by_category)
     row.incidents_by_kind = _incidents(markets, span)
     values["incidents"] = sum(row.incidents_by_kind.values())
-    row.chain_check = checkpoints.check(org.id)
+    row.chain_check = area.chains[org.id]
     if row.chain_check.ok:
         row.operations_check = checkpoints.check_operations(org.id, now)
     books_ok = row.chain_check.ok and row.operations_check.ok
-    found = {"books": int(not books_ok)} | {k: n.get(org.id, 0) for k, n in counts.items()}
+    found = {"books": int(not books_ok)} | {k: n.get(org.id, 0) for k, n in area.flags.items()}
     row.flags = {k: n for k, n in found.items() if n}
     values["flags"] = sum(row.flags.values())
     return row

@@ -303,3 +303,28 @@ def test_a_nightly_check_that_raises_is_reported_and_not_retried_every_tick(w, m
     assert _checkpoint(w) is None  # rolled back with the job's savepoint
     assert _nightly(_ticked(w, NIGHT + timedelta(minutes=1))) == []
     assert calls == [None]
+
+
+def test_several_chains_checked_together_each_get_their_own_answer(w):
+    """The dashboard checks every community's tail in one go (check_many): a broken tail of
+    one must not spill into the others, and each answer is the one check() gives alone."""
+    other = community()
+    quiet = community()  # checkpointed, nothing after it
+    for n in range(2):
+        _cash_in(other["org"].id, 200 + n, f"other:{n}")
+    checkpoints.verify_and_record(now=AT)
+    _cash_in(w["org"].id, 500, "test:after")
+    for n in range(2):
+        _cash_in(other["org"].id, 300 + n, f"other:after:{n}")
+    db.session.commit()
+    tamper(
+        "UPDATE ledger_entries SET description = 'x' WHERE id = :id",
+        id=entries(other["org"].id)[-1].id,
+    )
+    ids = [w["org"].id, other["org"].id, quiet["org"].id]
+    together = checkpoints.check_many(ids)
+    assert together[w["org"].id].ok and together[w["org"].id].tail_checked == 1
+    assert not together[other["org"].id].ok
+    assert "content does not match its hash" in together[other["org"].id].message
+    assert together[quiet["org"].id].ok and together[quiet["org"].id].tail_checked == 0
+    assert together == {org: checkpoints.check(org) for org in ids}
