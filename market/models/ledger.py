@@ -119,6 +119,9 @@ class ChainCheckpoint(db.Model):
     # The last full check of the books against the operations (`verify --operations`).
     operations_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     operations_mismatches: Mapped[int | None]
+    # Each account's debits less credits over entries 1…seq, as JSON {account id: fen}, taken
+    # by the full check that passed (None: not taken yet, or the chain was broken).
+    balances: Mapped[str | None] = mapped_column(Text)
 
 
 class SessionReconciliation(db.Model):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ...extensions import db
 from ...models import (
@@ -130,18 +131,24 @@ class AreaFigures:
     """What the rows read for all the area's communities at once, by organization id."""
 
     closes: dict[int, MonthClose]
-    month: dict[int, dict]  # periods.months_figures of the month shown
-    so_far: dict[int, dict]  # … and of this month so far
+    ledger: dict[tuple, dict]  # periods.months_figures of the month shown and of this one
     trading: dict[int, dict]
     flags: dict[str, dict[int, int]]
     chains: dict[int, checkpoints.ChainCheck]
+    incidents: dict[int, dict[str, int]]
 
 
 def rows_for(area: Area, month: date, now: datetime, today: date) -> list[Row]:
     from .questions import open_counts  # it names the flags of this module
 
     span = month_span(month)
-    orgs = list(area.organizations)
+    orgs = db.session.scalars(
+        select(Organization)
+        .where(Organization.area_id == area.id)
+        .options(selectinload(Organization.markets))
+        .order_by(Organization.id)
+    ).all()
+    markets = [m for o in orgs for m in o.markets]
     ids = [o.id for o in orgs]
     closes = db.session.scalars(
         select(MonthClose).where(
@@ -150,11 +157,11 @@ def rows_for(area: Area, month: date, now: datetime, today: date) -> list[Row]:
     )
     figures = AreaFigures(
         closes={c.organization_id: c for c in closes},
-        month=periods.months_figures(ids, span.first),
-        so_far=periods.months_figures(ids, today.replace(day=1)),
-        trading=area_trading([m for o in orgs for m in o.markets], span),
+        ledger=periods.months_figures(ids, [span.first, today.replace(day=1)]),
+        trading=area_trading(markets, span),
         flags=area_flags(ids, span, now, today),
         chains=checkpoints.check_many(ids),
+        incidents=area_incidents(markets, span),
     )
     rows = [_row(org, span, now, today, figures) for org in orgs]
     waiting = open_counts(r.org.id for r in rows)
@@ -171,18 +178,20 @@ def _row(org: Organization, span: DateRange, now, today: date, area: AreaFigures
         values.update({k: getattr(closed, k) for k in MONEY})
         by_category = json.loads(closed.expenses_detail or "{}")
     else:  # what closing it would book now (the month-close page's own preview)
-        month = area.month.get(org.id, periods.no_figures())
+        month = area.ledger.get((org.id, span.first), periods.no_figures())
         preview = periods.close_figures(org, span.first, month)
         values.update(_booked_like(preview))
         by_category = preview.by_category
     so_far = periods.close_figures(
-        org, today.replace(day=1), area.so_far.get(org.id, periods.no_figures())
+        org,
+        today.replace(day=1),
+        area.ledger.get((org.id, today.replace(day=1)), periods.no_figures()),
     )
     values["mtd_income_fen"] = so_far.fee_income_fen
     values["mtd_net_fen"] = so_far.net_fen
     values.update(area.trading.get(org.id) or _NO_TRADE)
     row = Row(org, markets, closed, values, expenses_by_category=by_category)
-    row.incidents_by_kind = _incidents(markets, span)
+    row.incidents_by_kind = area.incidents.get(org.id, {})
     values["incidents"] = sum(row.incidents_by_kind.values())
     row.chain_check = area.chains[org.id]
     if row.chain_check.ok:
@@ -223,25 +232,30 @@ def _booked_like(f: periods.CloseFigures) -> dict:
     }
 
 
-def _incidents(markets: list[Market], span: DateRange) -> dict[str, int]:
-    """Incidents logged in the month (complaints included: each opens one), by kind."""
-    if not markets:
-        return {}
-    zone = ZoneInfo(markets[0].timezone)
-    start = datetime.combine(span.first, time(), zone).astimezone(UTC)
-    end = datetime.combine(span.last + timedelta(days=1), time(), zone).astimezone(UTC)
-    return dict(
-        db.session.execute(
-            select(Incident.kind, func.count())
+def area_incidents(markets: list[Market], span: DateRange) -> dict[int, dict[str, int]]:
+    """{organization id: {kind: count}} of incidents logged in the month in each market's own
+    calendar (complaints included: each opens one); one statement per time zone."""
+    by_zone: dict[str, list[Market]] = {}
+    for m in markets:
+        by_zone.setdefault(m.timezone, []).append(m)
+    org_of = {m.id: m.organization_id for m in markets}
+    out: dict[int, dict[str, int]] = {}
+    for tz, group in by_zone.items():
+        zone = ZoneInfo(tz)
+        start = datetime.combine(span.first, time(), zone).astimezone(UTC)
+        end = datetime.combine(span.last + timedelta(days=1), time(), zone).astimezone(UTC)
+        for market_id, kind, n in db.session.execute(
+            select(Incident.market_id, Incident.kind, func.count())
             .where(
-                Incident.market_id.in_([m.id for m in markets]),
+                Incident.market_id.in_([m.id for m in group]),
                 Incident.created_at >= start,
                 Incident.created_at < end,
             )
-            .group_by(Incident.kind)
-            .order_by(Incident.kind)
-        ).all()
-    )
+            .group_by(Incident.market_id, Incident.kind)
+        ):
+            kinds = out.setdefault(org_of[market_id], {})
+            kinds[kind] = kinds.get(kind, 0) + n
+    return {org: dict(sorted(kinds.items())) for org, kinds in out.items()}
 
 
 def area_trading(markets: list[Market], span: DateRange) -> dict[int, dict]:
@@ -259,10 +273,11 @@ def area_trading(markets: list[Market], span: DateRange) -> dict[int, dict]:
             .group_by(MarketSession.market_id)
         ).all()
     )
+    complaints = complaint_stats.counts_for_month(markets, span.first)
     sums: dict[int, list[int]] = {}
     for market in markets:
         held, used, stalls = occupied[market.id]
-        got, fast = complaint_stats.complaint_counts_for_month(market.id, span.first)
+        got, fast = complaints[market.id]
         total = sums.setdefault(market.organization_id, [0] * 6)
         for i, n in enumerate((used, stalls * held, held, cancelled.get(market.id, 0), got, fast)):
             total[i] += n

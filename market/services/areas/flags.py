@@ -7,7 +7,7 @@ Each function returns {organization id: count}; communities without a hit are le
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import aliased
 
 from ...extensions import db
@@ -22,10 +22,10 @@ from ...models import (
     IncidentState,
     LedgerAccount,
     LedgerEntry,
-    LedgerLine,
     Market,
     MarketSession,
     MonthClose,
+    Organization,
     Payment,
     PaymentMethod,
     PaymentStatus,
@@ -34,6 +34,7 @@ from ...models import (
     Vendor,
 )
 from ..complaints import stats as complaint_stats
+from ..ledger import checkpoints
 
 Original = aliased(Payment)
 Counts = dict[int, int]
@@ -89,15 +90,16 @@ def cash_held(org_ids: list[int], taken_before: datetime) -> Counts:
 
 def overdrawn(org_ids: list[int]) -> Counts:
     """Asset accounts (cash, bank, receivables) whose balance is below zero."""
-    below = (
-        select(LedgerAccount.organization_id)
-        .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
-        .where(LedgerAccount.organization_id.in_(org_ids), LedgerAccount.kind == "asset")
-        .group_by(LedgerAccount.id, LedgerAccount.organization_id)
-        .having(func.sum(LedgerLine.debit_fen) - func.sum(LedgerLine.credit_fen) < 0)
-        .subquery()
-    )
-    return _grouped(select(below.c.organization_id, func.count()).group_by(below.c.organization_id))
+    balances = checkpoints.balances_after(org_ids)
+    out: Counts = defaultdict(int)
+    for account_id, org in db.session.execute(
+        select(LedgerAccount.id, LedgerAccount.organization_id).where(
+            LedgerAccount.organization_id.in_(org_ids), LedgerAccount.kind == "asset"
+        )
+    ):
+        if balances.get(org, {}).get(account_id, 0) < 0:
+            out[org] += 1
+    return dict(out)
 
 
 def stale_books(org_ids: list[int]) -> Counts:
@@ -110,22 +112,16 @@ def stale_books(org_ids: list[int]) -> Counts:
             .group_by(Market.organization_id)
         ).all()
     )
-    heads = (
-        select(LedgerEntry.organization_id, func.max(LedgerEntry.seq).label("seq"))
-        .where(LedgerEntry.organization_id.in_(org_ids))
-        .group_by(LedgerEntry.organization_id)
-        .subquery()
+    # Each chain's head through the (organization, seq) index, read backwards: no scan.
+    head = (
+        select(LedgerEntry.entry_date)
+        .where(LedgerEntry.organization_id == Organization.id)
+        .order_by(LedgerEntry.seq.desc())
+        .limit(1)
+        .scalar_subquery()
     )
     head_date = dict(
-        db.session.execute(
-            select(LedgerEntry.organization_id, LedgerEntry.entry_date).join(
-                heads,
-                and_(
-                    heads.c.organization_id == LedgerEntry.organization_id,
-                    heads.c.seq == LedgerEntry.seq,
-                ),
-            )
-        ).all()
+        db.session.execute(select(Organization.id, head).where(Organization.id.in_(org_ids))).all()
     )
     return {
         org: 1

@@ -69,6 +69,29 @@ def _in_time(row) -> bool:
     )
 
 
+def counts_for_month(markets: list[Market], month) -> dict[int, tuple[int, int]]:
+    """complaint_counts_for_month of several markets: one statement per time zone among them."""
+    out = {m.id: (0, 0) for m in markets}
+    by_zone: dict[str, list[Market]] = {}
+    for m in markets:
+        by_zone.setdefault(m.timezone, []).append(m)
+    for group in by_zone.values():
+        start, end = month_bounds(group[0], month)
+        rows = db.session.execute(
+            select(Complaint.market_id, Complaint.created_at, Incident.state, Incident.resolved_at)
+            .join(Incident, Complaint.incident_id == Incident.id)
+            .where(
+                Complaint.market_id.in_([m.id for m in group]),
+                Complaint.created_at >= start,
+                Complaint.created_at < end,
+            )
+        ).all()
+        for row in rows:
+            got, fast = out[row.market_id]
+            out[row.market_id] = (got + 1, fast + int(_in_time(row)))
+    return out
+
+
 def complaint_counts_for_month(market_id: int, month) -> tuple[int, int]:
     """(received, handled within 24 hours) in a month of the market's own calendar."""
     market = db.session.get(Market, market_id)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select
 
 from ...extensions import db
 from ...models import (
@@ -153,14 +153,22 @@ def last_day(month: date) -> date:
 
 def month_figures(organization_id: int, month: date) -> dict:
     """The month's totals per account (month-close entries left out), by kind."""
-    return months_figures([organization_id], month).get(organization_id, no_figures())
+    return months_figures([organization_id], [month]).get((organization_id, month), no_figures())
 
 
-def months_figures(organization_ids: list[int], month: date) -> dict[int, dict]:
-    """month_figures of several organizations in one statement (the street office's page)."""
+def months_figures(organization_ids: list[int], months: list[date]) -> dict[tuple, dict]:
+    """month_figures of several organizations and months in one statement (the street
+    office's page): {(organization id, month): figures}; none read for a pair without any."""
+    months = sorted(set(months))
+    # Each entry's month, by index: the latest month it is not before.
+    which = case(
+        *[(LedgerEntry.entry_date >= m, i) for i, m in reversed(list(enumerate(months)))],
+        else_=-1,
+    ).label("which")
     rows = db.session.execute(
         select(
             LedgerEntry.organization_id,
+            which,
             LedgerAccount.id,
             LedgerAccount.kind,
             LedgerAccount.name,
@@ -171,19 +179,22 @@ def months_figures(organization_ids: list[int], month: date) -> dict[int, dict]:
         .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
         .where(
             LedgerEntry.organization_id.in_(organization_ids),
-            LedgerEntry.entry_date >= month,
-            LedgerEntry.entry_date <= last_day(month),
+            or_(*[LedgerEntry.entry_date.between(m, last_day(m)) for m in months]),
             LedgerEntry.source_key.not_like(f"{MONTH_CLOSE_PREFIX}%"),
             LedgerAccount.kind.in_(("income", "contra_income", "expense")),
         )
         .group_by(
-            LedgerEntry.organization_id, LedgerAccount.id, LedgerAccount.kind, LedgerAccount.name
+            LedgerEntry.organization_id,
+            which,
+            LedgerAccount.id,
+            LedgerAccount.kind,
+            LedgerAccount.name,
         )
         .order_by(LedgerEntry.organization_id, LedgerAccount.id)
     ).all()
-    out: dict[int, dict] = {}
-    for org_id, account_id, kind, name, debit, credit in rows:
-        figures = out.setdefault(org_id, no_figures())
+    out: dict[tuple, dict] = {}
+    for org_id, i, account_id, kind, name, debit, credit in rows:
+        figures = out.setdefault((org_id, months[i]), no_figures())
         net_debit = (debit or 0) - (credit or 0)
         if kind == "income":
             figures["income"][account_id] = (name, -net_debit)

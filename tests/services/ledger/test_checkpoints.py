@@ -328,3 +328,44 @@ def test_several_chains_checked_together_each_get_their_own_answer(w):
     assert "content does not match its hash" in together[other["org"].id].message
     assert together[quiet["org"].id].ok and together[quiet["org"].id].tail_checked == 0
     assert together == {org: checkpoints.check(org) for org in ids}
+
+
+def test_balances_from_the_checkpoint_plus_its_tail_are_the_whole_chains(w):
+    """The overdrawn flag reads the balances the full check took plus the entries after it:
+    they must equal the sums over every line, with or without a checkpoint."""
+    from market.services.ledger import accounts
+
+    org_id = w["org"].id
+    plain = community()  # never checked: summed in full
+    _cash_in(plain["org"].id, 700, "plain:0")
+    checkpoints.verify_and_record(org_id, now=AT)
+    point = _checkpoint(w)
+    assert point.balances is not None
+    assert "overdrawn" not in _row(w).flags
+    ledger.post(  # after the check: more cash out of the office than ever came in
+        org_id,
+        date(2026, 11, 21),
+        "退款",
+        "test:refund",
+        [
+            Line(ledger.account(org_id, "fee_income"), debit_fen=10_000),
+            Line(ledger.account(org_id, "office_cash"), credit_fen=10_000),
+        ],
+    )
+    db.session.commit()
+    got = checkpoints.balances_after([org_id, plain["org"].id])
+    for org in (org_id, plain["org"].id):
+        kinds = {a.id: a.kind for a in accounts.accounts_of(org)}
+        whole = {
+            a: (n if kinds[a] in accounts.DEBIT_KINDS else -n) for a, n in got[org].items() if n
+        }
+        assert whole == {a: n for a, n in accounts.balances(org).items() if n}
+    assert _row(w).flags.get("overdrawn") == 1
+    # A broken chain's checkpoint keeps no balances: the page sums the lines itself again.
+    tamper(
+        "UPDATE ledger_entries SET description = 'x' WHERE seq = 1 AND organization_id = :o",
+        o=org_id,
+    )
+    checkpoints.verify_and_record(org_id, now=AT)
+    assert _checkpoint(w).balances is None
+    assert _row(w).flags.get("overdrawn") == 1
