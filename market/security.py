@@ -45,11 +45,7 @@ class SessionInterface(SecureCookieSessionInterface):
         if not super().should_set_cookie(app, session):
             return False
         signed_at = getattr(session, "signed_at", None)
-        return (
-            session.modified
-            or signed_at is None
-            or _now() - signed_at >= self.renew_after
-        )
+        return session.modified or signed_at is None or _now() - signed_at >= self.renew_after
 
 
 def add_security_headers(response):

@@ -302,7 +302,9 @@ def test_stall_page_says_when_the_market_opens(demo_app, client, clock, ids):
     assert zh.status_code == 200 and "11月26日" in zh.text
 
 
-@pytest.mark.parametrize(("lang", "message"), [("", "不是有效的时间值"), ("?lang=en", "Not a valid")])
+@pytest.mark.parametrize(
+    ("lang", "message"), [("", "不是有效的时间值"), ("?lang=en", "Not a valid")]
+)
 def test_wtforms_own_messages_speak_the_pages_language(cadre, ids, lang, message):
     # WTForms' catalog is loaded once per process and language (market/i18n.py), not per
     # request: the language of each request must still win.
