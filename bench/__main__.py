@@ -3,14 +3,15 @@
 Foundation benchmark: the rendered login page (session, CSRF token, translations, template)
 against /healthz (one SELECT 1). Later benchmarks (the opening rush, the year's reports) add
 their own sections here: the opening rush (bench/rush.py), `ledger verify` over a year
-(bench/ledger.py), the monthly report over a year (bench/reports.py) and the city rush
+(bench/ledger.py), what any logged-in page costs before the check-in's own work
+(bench/floor.py), the monthly report over a year (bench/reports.py) and the city rush
 through nginx to two instances (bench/city.py, PostgreSQL only). Name some to run
 only those: `python -m bench ledger reports`."""
 
 import os
 import sys
 
-from . import areas, city, ledger, reports, rush, scale
+from . import areas, city, floor, ledger, reports, rush, scale
 from .load import hammer
 from .server import running_server
 
@@ -33,6 +34,7 @@ def foundation(database_url: str | None, label: str) -> None:
 PARTS = {
     "foundation": foundation,
     "rush": rush.run,
+    "floor": floor.run,
     "ledger": ledger.run,
     "reports": reports.run,
     "areas": areas.run,
