@@ -345,15 +345,21 @@ def public_round(slug, round_id):
         proof=public.payload(rnd),
         **_labels(),
     )
-    return response, 200, {"Cache-Control": "public, max-age=60"}
+    return _revalidated(current_app.make_response(response))
 
 
 @bp.route(f"/p/<{SLUG}:slug>/draws/<{ID}:round_id>.json")
 def public_json(slug, round_id):
     rnd = public.round_for_public(slug, round_id)
-    response = jsonify(public.payload(rnd))
-    response.headers["Cache-Control"] = "public, max-age=60"
-    return response
+    return _revalidated(jsonify(public.payload(rnd)))
+
+
+def _revalidated(response):
+    """The round's state flips at the draw, so a copy is never used unchecked: a resident who
+    reloads after the draw sees the secret, and an unchanged page costs a 304."""
+    response.add_etag()
+    response.headers["Cache-Control"] = "public, no-cache"
+    return response.make_conditional(request)
 
 
 @bp.app_template_global()

@@ -92,7 +92,7 @@ NOT_FREE_TEXT = {
         "complaints.idempotency_key", "complaints.request_hash",
         "ledger_month_closes.expenses_detail", "login_failures.key",
         "login_sessions.key_hash", "reset_codes.code_hash",
-        "ledger_chain_checkpoints.entry_hash",
+        "ledger_chain_checkpoints.entry_hash", "ledger_chain_checkpoints.balances",
         "fund_projects.ip_hash", "fund_ballot_codes.code_hash", "fund_ballots.receipt_hash",
         "draw_rounds.commitment", "draw_rounds.sealed_secret", "draw_rounds.list_hash",
         "draw_rounds.revealed_secret", "draw_rounds.frozen_list", "draw_rounds.result",

@@ -94,6 +94,10 @@ def test_the_whole_round_through_the_pages(client, demo_app, clock, runner, tmp_
     # Before the draw: the public page has the commitment, no list, no secret.
     public = client.get(f"/p/jinhui/draws/{round_id}?lang=en")
     assert public.status_code == 200
+    # A copy is always checked first: unchanged costs a 304, the draw changes the tag.
+    assert public.headers["Cache-Control"] == "public, no-cache" and public.headers["ETag"]
+    before_draw = {"If-None-Match": public.headers["ETag"]}
+    assert client.get(f"/p/jinhui/draws/{round_id}", headers=before_draw).status_code == 304
     with demo_app.app_context():
         rnd = db.session.get(DrawRound, round_id)
         commitment, sealed = rnd.commitment, rnd.sealed_secret
@@ -112,6 +116,8 @@ def test_the_whole_round_through_the_pages(client, demo_app, clock, runner, tmp_
     out = runner.invoke(args=["market", "tick", "--now", at])
     assert out.exit_code == 0 and f"draw {round_id}: drawn" in out.output, out.output
 
+    after = client.get(f"/p/jinhui/draws/{round_id}", headers=before_draw)
+    assert after.status_code == 200 and 'id="secret"' in after.text
     proof = client.get(f"/p/jinhui/draws/{round_id}.json")
     path = tmp_path / "draw.json"
     path.write_bytes(proof.data)
