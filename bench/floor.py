@@ -17,9 +17,10 @@ import statistics
 import tempfile
 import time
 
-from flask import render_template_string
+from flask import render_template
 from flask_login import current_user, login_required
 from flask_migrate import upgrade
+from jinja2 import ChoiceLoader, DictLoader
 
 from bench.data import rush, scale
 from market.demo.load import load_demo
@@ -42,10 +43,16 @@ def _floor_routes(app) -> None:
     def bench_user():
         return str(current_user.id)
 
+    # A named template, compiled once and cached as the app's own are (render_template_string
+    # would compile it on every request).
+    app.jinja_env.loader = ChoiceLoader(
+        [DictLoader({"bench_page.html": PAGE}), app.jinja_env.loader]
+    )
+
     @app.route("/bench/page")
     @login_required
     def bench_page():
-        return render_template_string(PAGE)
+        return render_template("bench_page.html")
 
 
 def _median_ms(ask, n: int) -> float:
