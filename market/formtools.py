@@ -1,15 +1,21 @@
 """Forms and services meeting: one submitted form is one service call and one transaction."""
 
+import uuid
+
 from flask import redirect, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 from .extensions import db
-from .services.common.errors import DomainError
+from .services.common import idempotency
+from .services.common.errors import DomainError, InvalidInput
 
 # One wording for an empty required field on every form (WTForms' own differs).
 REQUIRED = _l("This field is required.")
+FORM_ALREADY_SENT = _l(
+    "This form was already sent once. To send what it holds now too, send it again."
+)
 
 
 def _parsed(_form, field) -> None:
@@ -22,6 +28,25 @@ def _parsed(_form, field) -> None:
 def whole_number(low: int, high: int) -> list:
     """Validators of a required integer field: one clear message whatever was typed."""
     return [InputRequired(REQUIRED), _parsed, NumberRange(low, high)]
+
+
+def new_nonce() -> str:
+    """A fresh key for a form that must take effect once, however often it is sent."""
+    return uuid.uuid4().hex
+
+
+def once_per_nonce(user, scope: str, form: FlaskForm, payload: dict, run, status: int = 200):
+    """`idempotency.once` keyed by the form's nonce: a double tap or a resent form gets the
+    first answer. Other content under a used nonce (a form sent, then reached again with the
+    back button and changed) is refused in a page's words, not the API's, and the form gets a
+    fresh nonce, so that sending it again is a new request."""
+    try:
+        return idempotency.once(user, scope, form.nonce.data, payload, run, status=status)
+    except InvalidInput as e:
+        if e.code != "idempotency_key_reused":
+            raise
+        form.nonce.data = new_nonce()
+        raise InvalidInput(FORM_ALREADY_SENT, code="form_already_sent") from e
 
 
 def attach_error(form: FlaskForm, error: DomainError, field_map: dict | None = None) -> int:

@@ -3,20 +3,16 @@ both read the same thread. Each form carries a nonce: a double tap asks or answe
 
 from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..auth.decorators import roles_required
-from ..checkin.views import new_nonce
 from ..extensions import db
-from ..formtools import run_submitted
+from ..formtools import new_nonce, once_per_nonce, run_submitted
 from ..models import CashHandover, Organization, QuestionState, Role
 from ..services.areas import questions
 from ..services.areas.dashboard import FLAG_RULES
 from ..services.auth import access
-from ..services.common import idempotency
 from ..services.common.clock import now
-from ..services.common.errors import InvalidInput
 from . import bp
 from .forms import AcceptForm, AskForm, FollowUpForm, ReplyForm
 from .views import ID, area_for_supervisor
@@ -26,19 +22,8 @@ supervisors = roles_required(Role.SUPERVISOR)
 
 def _once(form, scope: str, payload: dict, act) -> str:
     """Run `act` (returning where to go next) once per form nonce; a repeat of the nonce gets
-    the first answer's address. Other content under a used nonce (a form sent, then reached
-    again with the back button and changed) is refused; the form comes back with a new one."""
-    try:
-        body = idempotency.once(
-            current_user, scope, form.nonce.data, payload, lambda: {"location": act()}, status=303
-        )
-    except InvalidInput as e:
-        if e.code != "idempotency_key_reused":
-            raise
-        raise InvalidInput(
-            _l("This form was already sent once. To send what it holds now too, send it again."),
-            code="form_already_sent",
-        ) from e
+    the first answer's address (formtools.once_per_nonce)."""
+    body = once_per_nonce(current_user, scope, form, payload, lambda: {"location": act()}, 303)
     return body["location"]
 
 

@@ -1,7 +1,5 @@
 """The scan page (/s/<token>) in every state a vendor can meet, check-in, and the receipt."""
 
-import uuid
-
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,6 +8,7 @@ from ..complaints.pages import card_page
 from ..dbsetup import late_write
 from ..errors import comes_back_to
 from ..extensions import db
+from ..formtools import new_nonce
 from ..models import Market, Payment
 from ..services.auth import access
 from ..services.checkin import checkins as checkin
@@ -37,10 +36,8 @@ def amount_filter(fen: int) -> str:
     return money.amount(fen)
 
 
-@bp.app_template_global()
-def new_nonce() -> str:
-    """A fresh key for a form that must take effect once, however often it is sent."""
-    return uuid.uuid4().hex
+# Templates give each form that must act once a fresh key.
+bp.add_app_template_global(new_nonce)
 
 
 def _user():

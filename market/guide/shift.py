@@ -5,12 +5,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.decorators import roles_required
-from ..checkin.views import new_nonce
 from ..extensions import db
-from ..formtools import attach_error
+from ..formtools import attach_error, new_nonce, once_per_nonce
 from ..models import Role
 from ..services.auth import access
-from ..services.common import idempotency
 from ..services.common.clock import now
 from ..services.common.errors import DomainError
 from ..services.common.money import amount, parse_yuan, yuan
@@ -72,7 +70,7 @@ def _once(form, scope: str, payload: dict, run):
         location, message = run()
         return {"location": location, "message": message}
 
-    body = idempotency.once(_user(), scope, form.nonce.data, payload, answer, status=303)
+    body = once_per_nonce(_user(), scope, form, payload, answer, status=303)
     return body["location"], body["message"]
 
 

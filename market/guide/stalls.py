@@ -7,14 +7,12 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ..auth.decorators import roles_required
-from ..checkin.views import new_nonce
 from ..extensions import db, htmx
-from ..formtools import attach_error
+from ..formtools import attach_error, new_nonce, once_per_nonce
 from ..models import Payment, Role, Vendor
 from ..services.auth import access
 from ..services.checkin import checkins as checkin
 from ..services.checkin import payments
-from ..services.common import idempotency
 from ..services.common.clock import now
 from ..services.common.errors import Conflict, DomainError, NotFound
 from ..services.common.money import amount, parse_yuan, yuan
@@ -106,12 +104,8 @@ def _act(stall, form, form_name: str, scope: str, run, on_error=None, **payload)
     if not form.validate_on_submit():
         return _panel(stall, 400, **{form_name: form})
     try:
-        body = idempotency.once(
-            _user(),
-            scope,
-            form.nonce.data,
-            {"stall": stall.id, **payload},
-            lambda: {"message": run()},
+        body = once_per_nonce(
+            _user(), scope, form, {"stall": stall.id, **payload}, lambda: {"message": run()}
         )
     except DomainError as e:
         db.session.rollback()

@@ -109,6 +109,31 @@ def test_guide_records_cash_in_the_panel_once(demo_app, client, auth, evening):
     assert "st-paid" in board.text
 
 
+def test_a_changed_resend_is_refused_in_the_panels_words_and_sent_again(
+    demo_app, client, auth, evening
+):
+    """The back button to a sent cash form, another amount: refused as a form already sent
+    (not the API's "Idempotency-Key"), with a fresh nonce, so sending it again records it."""
+    _vendor_checks_in(client, auth, evening)
+    auth.login(GUIDE)
+    sid = evening["A-01"][1]
+    panel = client.get(f"/guide/stalls/{sid}?lang=en")
+    nonce = re.search(r'name="cash-nonce" type="hidden" value="([0-9a-f]{32})"', panel.text)[1]
+    data = {"csrf_token": csrf_from(panel.text), "cash-nonce": nonce, "cash-amount": "10"}
+    assert client.post(f"/guide/stalls/{sid}/cash", data=data).status_code == 303
+    changed = client.post(f"/guide/stalls/{sid}/cash", data={**data, "cash-amount": "5"})
+    assert changed.status_code == 422
+    assert "This form was already sent once" in changed.text
+    assert "Idempotency" not in changed.text
+    fresh = re.search(r'name="cash-nonce" type="hidden" value="([0-9a-f]{32})"', changed.text)[1]
+    assert fresh != nonce
+    again = {**data, "cash-nonce": fresh, "cash-amount": "5"}
+    assert client.post(f"/guide/stalls/{sid}/cash", data=again).status_code == 303
+    with demo_app.app_context():
+        paid = db.session.scalars(select(Payment.amount_fen).order_by(Payment.id)).all()
+    assert paid == [1000, 500]
+
+
 def test_bad_cash_amount_keeps_the_panel_with_a_message(demo_app, client, auth, evening):
     _vendor_checks_in(client, auth, evening)
     auth.login(GUIDE)
