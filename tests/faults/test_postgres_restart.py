@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from bench.data.rush import rush_phone
 
-from .procs import Gunicorn, PrivateCluster, app_env, call, prepare, token, wait_until
+from .procs import Gunicorn, PrivateCluster, app_env, call, flask, prepare, token, wait_until
 
 VENDORS = 30
 
@@ -148,3 +148,133 @@ def test_postgres_down_means_503_and_the_app_recovers_by_itself(cluster):
         engine.dispose()
         assert load.told_ok == {r.stall_id for r in rows} == {s["id"] for s in stalls}
         assert len(rows) == VENDORS == len({r.vendor_id for r in rows}) and orphans == 0
+
+
+RUSH = 100
+RESTARTS = 10
+CLIENTS = 8
+HANG_S = 5.0
+
+
+class Rush:
+    """Phones of a crowd: each client takes the next vendor released to it, GETs the stall's
+    page and confirms with the vendor's Idempotency-Key until told 201, as the app asks a
+    phone to retry after a 503 or a lost answer; with no vendor waiting, it reads (the page,
+    the occupancy JSON) so the load never stops. Every request is timed."""
+
+    def __init__(self, base, cadre, stalls):
+        self.base, self.cadre = base, cadre
+        self.queue = []  # (headers, stall_id, stall_token) released to the clients
+        self.lock = threading.Lock()
+        self.told_ok, self.answers, self.slowest = set(), Counter(), 0.0
+        self.lost = 0  # connection errors (gunicorn's reply lost): retried
+        self.unexpected = []  # any other answer to a check-in: the test fails on it
+        self.stop = threading.Event()
+        self.read_token = stalls[0][2]
+
+    def _timed(self, *args, **kw):
+        started = time.monotonic()
+        try:
+            status, body = call(*args, timeout=HANG_S * 2, **kw)
+        except OSError:
+            status, body = None, None
+        took = time.monotonic() - started
+        with self.lock:
+            self.slowest = max(self.slowest, took)
+            self.answers[status] += 1
+            self.lost += status is None
+        return status, body
+
+    def _vendor(self, job):
+        headers, stall_id, stall_token = job
+        while not self.stop.is_set():
+            self._timed(f"{self.base}/s/{stall_token}")
+            status, body = self._timed(
+                f"{self.base}/api/v1/checkins",
+                "POST",
+                {"stall_id": stall_id},
+                {**headers, "Idempotency-Key": f"rush-{stall_id}"},
+            )
+            if status in (200, 201):
+                with self.lock:
+                    self.told_ok.add(stall_id)
+                return
+            if status not in (None, 503):
+                with self.lock:
+                    self.unexpected.append((stall_id, status, body))
+                return
+            time.sleep(0.05)
+
+    def client(self):
+        while not self.stop.is_set():
+            with self.lock:
+                job = self.queue.pop(0) if self.queue else None
+            if job is not None:
+                self._vendor(job)
+            else:
+                self._timed(f"{self.base}/s/{self.read_token}")
+                self._timed(f"{self.base}/api/v1/markets/1/occupancy", headers=self.cadre)
+
+
+def test_postgres_restarted_ten_times_under_a_100_vendor_rush(cluster):
+    """Done means of issue 19: PostgreSQL stopped and started 10 times while 100 vendors check
+    in: no bare 500, no request hanging over 5 s, every check-in once with its charge, and both
+    `flask ledger verify` and `flask ledger verify --operations` pass."""
+    with tempfile.TemporaryDirectory(prefix="faults-") as instance:
+        url = cluster.url("market")
+        env = app_env(url, instance)
+        prepare(env, rush=RUSH)
+        server = Gunicorn(env, workers=2)
+        try:
+            base = server.start()
+            cadre = token(base, "13800000001")
+            _, body = call(f"{base}/api/v1/markets/1/stalls?per_page={RUSH}", headers=cadre)
+            stalls = [
+                (token(base, rush_phone(n + 1)), s["id"], s["qr_url"].rstrip("/").split("/")[-1])
+                for n, s in enumerate(body["items"])
+            ]
+            assert len(stalls) == RUSH
+            rush = Rush(base, cadre, stalls)
+            clients = [threading.Thread(target=rush.client) for _ in range(CLIENTS)]
+            for thread in clients:
+                thread.start()
+            try:
+                batch = RUSH // RESTARTS
+                for n in range(RESTARTS):
+                    with rush.lock:  # a tenth of the crowd arrives, and the database goes
+                        rush.queue.extend(stalls[n * batch : (n + 1) * batch])
+                    time.sleep(0.05 * (n % 4))  # caught at a different point each time
+                    cluster.stop()
+                    time.sleep(0.5)
+                    cluster.start()
+                    wait_until(
+                        lambda n=n: rush.unexpected or len(rush.told_ok) >= (n + 1) * batch,
+                        60,
+                        f"the vendors of restart {n + 1} checked in",
+                    )
+            finally:
+                rush.stop.set()
+                for thread in clients:
+                    thread.join(timeout=60)
+            print(dict(rush.answers), f"slowest {rush.slowest:.2f} s, lost {rush.lost}")
+            assert not rush.unexpected, rush.unexpected[:3]
+            assert not [s for s in rush.answers if s is not None and s >= 500 and s != 503]
+            assert rush.answers[503] > 0  # the outages were met, not missed
+            assert rush.slowest < HANG_S
+        finally:
+            server.stop()
+
+        for args in (["ledger", "verify"], ["ledger", "verify", "--operations"]):
+            done = flask(env, *args, check=False)
+            assert done.returncode == 0, done.stdout + done.stderr
+
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT stall_id, vendor_id FROM checkins")).all()
+            charges = conn.execute(
+                text("SELECT count(*), count(DISTINCT checkin_id) FROM charges")
+            ).one()
+        engine.dispose()
+        assert rush.told_ok == {r.stall_id for r in rows} == {s[1] for s in stalls}
+        assert len(rows) == RUSH == len({r.vendor_id for r in rows})
+        assert tuple(charges) == (RUSH, RUSH)
