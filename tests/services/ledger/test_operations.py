@@ -1,6 +1,8 @@
 """The books against the operations: a clean trade day checks out; each link an attacker with
 the database file can break (an extra payment, a posting removed or altered, a close posting
-gone, a guide's cash, the governance fund) is named, with what was expected and found."""
+gone, a void, waiver or hand-over unposted, a posting whose operation is gone, a pending
+payment with a posting, a charge neither settled nor owed, a guide's cash, the governance fund) is
+named, with what was expected and found."""
 
 from datetime import UTC, date, datetime
 
@@ -8,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from market.extensions import db
-from market.models import LedgerAccount, LedgerEntry, LedgerLine, MonthClose
+from market.models import Charge, LedgerAccount, LedgerEntry, LedgerLine, MonthClose, Payment
 from market.services.checkin import payments
 from market.services.common.clock import FixedClock
 from market.services.guide import handovers
@@ -165,6 +167,65 @@ def test_a_posting_with_another_amount_is_named(day):
     )
     [wrong] = named(ops.verify_operations(), ops.POSTING_AMOUNT, "payment", payment.id)
     assert (wrong.expected, wrong.found) == (1500, 100)
+
+
+def test_a_void_and_a_waiver_without_their_postings_are_named(day):
+    confirmed = select(Payment).where(Payment.status == "confirmed")
+    void = db.session.scalar(confirmed.where(Payment.reverses_id.is_not(None)))
+    waiver = db.session.scalar(confirmed.where(Payment.method == "waiver"))
+    remove_entry(day["org"].id, f"payment:{void.id}")
+    remove_entry(day["org"].id, f"payment:{waiver.id}")
+    result = ops.verify_operations()
+    [lost_void] = named(result, ops.POSTING_MISSING, "void", void.id)
+    [lost_waiver] = named(result, ops.POSTING_MISSING, "waiver", waiver.id)
+    assert (lost_void.expected, lost_waiver.expected) == (1000, 250)
+    assert f"void #{void.id} (payment:{void.id}): no ledger posting" in str(lost_void)
+
+
+def test_a_hand_over_without_its_posting_or_with_another_amount_is_named(day):
+    handover_id, org_id = day["handover"].id, day["org"].id
+    entry = entry_of(org_id, f"handover:{handover_id}")
+    attack(("UPDATE ledger_lines SET debit_fen = 1 WHERE entry_id = :e AND debit_fen > 0",
+            {"e": entry.id}))  # fmt: skip
+    [wrong] = named(ops.verify_operations(), ops.POSTING_AMOUNT, "handover", handover_id)
+    assert wrong.found != wrong.expected
+    remove_entry(org_id, f"handover:{handover_id}")
+    [missing] = named(ops.verify_operations(), ops.POSTING_MISSING, "handover", handover_id)
+    assert missing.expected == wrong.expected and missing.found is None
+
+
+def test_a_posting_whose_operation_is_gone_is_named(day):
+    """A payment's posting re-keyed to a payment that never existed: the posting is an orphan
+    and the payment has none."""
+    payment = day["cash_payment"]
+    entry = entry_of(day["org"].id, f"payment:{payment.id}")
+    attack(("UPDATE ledger_entries SET source_key = 'payment:999999' WHERE id = :id",
+            {"id": entry.id}))  # fmt: skip
+    result = ops.verify_operations()
+    [orphan] = named(result, ops.POSTING_ORPHAN, "entry", entry.id)
+    assert orphan.ref == "payment:999999"
+    assert named(result, ops.POSTING_MISSING, "payment", payment.id)
+
+
+def test_a_pending_payment_with_a_posting_is_named(day):
+    """A confirmed payment set back to pending in the table: its posting is now for money the
+    community never confirmed, and its charge is short."""
+    payment = day["coded_payment"]
+    attack(("UPDATE payments SET status = 'pending' WHERE id = :id", {"id": payment.id}))
+    result = ops.verify_operations()
+    [unexpected] = named(result, ops.POSTING_UNEXPECTED, "payment", payment.id)
+    assert unexpected.found == 1500
+    assert named(result, ops.UNSETTLED, "charge", payment.charge_id)
+
+
+def test_a_charge_neither_settled_nor_receivable_is_named(day):
+    """The relieved charge still owed at the close, its receivable mark removed: the session
+    ended with it neither paid nor owed in the books."""
+    charge = day["relieved"]
+    attack(("UPDATE charges SET receivable_at = NULL WHERE id = :id", {"id": charge.id}))
+    [unsettled] = named(ops.verify_operations(), ops.UNSETTLED, "charge", charge.id)
+    amount = db.session.get(Charge, charge.id).amount_fen
+    assert unsettled.expected == amount and unsettled.found == 250 + 300  # waived + paid
 
 
 def test_a_closed_session_without_its_close_posting_is_named(day):
