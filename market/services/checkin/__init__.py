@@ -2,4 +2,4 @@
 card a scan shows."""
 
 # The modules the views may call (imported where used, to keep import order free of cycles).
-__all__ = ["checkins", "payments", "stall_card"]
+__all__ = ["checkins", "payments", "stall_card", "stall_read"]

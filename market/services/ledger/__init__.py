@@ -2,4 +2,13 @@
 expenses, and closing days and months."""
 
 # The modules the views may call (imported where used, to keep import order free of cycles).
-__all__ = ["accounts", "chain", "entries", "expenses", "periods", "postings"]
+__all__ = [
+    "accounts",
+    "chain",
+    "checkpoints",
+    "entries",
+    "expenses",
+    "operations",
+    "periods",
+    "postings",
+]
