@@ -8,13 +8,13 @@ import json
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ...extensions import db
 from ...models import IdempotencyRecord, User
 from ...models.types import utcnow
 from . import inserts
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput
 
 KEY_MAX = 100
 
@@ -74,10 +74,10 @@ def judge(found, digest: str) -> Stored | None:
     return Stored(found.status, json.loads(found.body))
 
 
-def remember(user: User, scope: str, key: str, digest: str, status: int, body: dict) -> Stored:
-    """Store the answer in the same transaction as the write. If an identical request stored
-    one first (the unique index on user, scope and key says so), that one is the answer."""
-    stored = db.session.execute(
+def _claim(user: User, scope: str, key: str, digest: str, status: int, body: dict):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the id, or None when an identical request
+    stored its answer first (on PostgreSQL the INSERT waits for that request's commit)."""
+    return db.session.execute(
         inserts.or_nothing(IdempotencyRecord.__table__).returning(IdempotencyRecord.id),
         {
             "user_id": user.id,
@@ -88,16 +88,37 @@ def remember(user: User, scope: str, key: str, digest: str, status: int, body: d
             "response_body": json.dumps(body, default=str),
             "created_at": utcnow(),
         },
-    ).first()
-    if stored is None:
+    ).scalar()
+
+
+def remember(user: User, scope: str, key: str, digest: str, status: int, body: dict) -> Stored:
+    """Store the answer in the same transaction as the write. If an identical request stored
+    one first (the unique index on user, scope and key says so), that one is the answer."""
+    if _claim(user, scope, key, digest, status, body) is None:
         return replay(user, scope, key, digest) or Stored(status, body)
     return Stored(status, body)
 
 
 def once(user: User, scope: str, key: str, payload: dict, run, status: int = 200) -> dict:
     """The answer of `run()` (a JSON-able dict) for this key and payload: computed the first
-    time, the stored one for every repeat (a page form's nonce, a double tap)."""
+    time, the stored one for every repeat (a page form's nonce, a double tap).
+
+    The key is claimed before `run()` writes anything: two identical requests at the same
+    instant both miss the lookup, and the second one's claim then waits on the unique index
+    for the first to commit and gets its answer, instead of writing a second payment and
+    only then finding the first's record."""
     digest = request_hash(payload)
     if stored := replay(user, scope, key, digest):
         return stored.body
-    return remember(user, scope, key, digest, status, run()).body
+    claimed = _claim(user, scope, key, digest, status, {})
+    if claimed is None:
+        if stored := replay(user, scope, key, digest):
+            return stored.body
+        raise Conflict(_l("This form is being sent already. Reload the page."), "in_flight")
+    body = run()
+    db.session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == claimed)
+        .values(response_body=json.dumps(body, default=str))
+    )
+    return body

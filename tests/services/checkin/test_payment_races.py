@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from market.extensions import db
 from market.models import Charge, LedgerEntry, Payment, User
 from market.services.checkin import payments
+from market.services.common import idempotency
 from market.services.common.clock import FixedClock
 from market.services.common.errors import DomainError, Forbidden
 from market.services.ledger import entries as ledger
@@ -148,3 +149,29 @@ def test_a_guide_cannot_void_her_own_cash_but_a_colleague_can(world):  # noqa: F
     again = payments.record_cash(charge, 1500, cadre)
     with pytest.raises(Forbidden):
         payments.void(again, cadre, "错")
+
+
+def test_a_double_tap_of_part_of_the_fee_pays_once(app, fee):
+    """The guide's ¥5 of ¥15 sent by eight taps of one form at the same instant (one nonce):
+    every tap gets the first answer and one payment is recorded. Before the key was claimed
+    ahead of the write, each tap missed the lookup, recorded its ¥5 under the charge's row
+    lock, and only then found the first tap's record."""
+    charge_id, guide_ids, _ = fee
+    nonce = "ab" * 16
+
+    def tap(_i):
+        guide = db.session.get(User, guide_ids[0])
+        charge = db.session.get(Charge, charge_id)
+
+        def pay():
+            return {"message": f"payment {payments.record_cash(charge, 500, guide).id}"}
+
+        answers.append(idempotency.once(guide, "cash", nonce, {"stall": 1, "fen": 500}, pay))
+
+    answers: list = []
+    outcomes = race(app, tap)
+    assert outcomes == ["ok"] * N, outcomes
+    assert len({a["message"] for a in answers}) == 1, answers
+    with app.app_context():
+        paid = db.session.scalars(select(Payment.amount_fen).where(Payment.charge_id == charge_id))
+        assert list(paid) == [500]
