@@ -356,9 +356,11 @@ def public_json(slug, round_id):
 
 def _revalidated(response):
     """The round's state flips at the draw, so a copy is never used unchecked: a resident who
-    reloads after the draw sees the secret, and an unchanged page costs a 304."""
+    reloads after the draw sees the secret, and an unchanged page costs a 304. A logged-in
+    reader's page (their menu, a CSRF token) is theirs alone."""
     response.add_etag()
-    response.headers["Cache-Control"] = "public, no-cache"
+    shared = "private" if current_user.is_authenticated else "public"
+    response.headers["Cache-Control"] = f"{shared}, no-cache"
     return response.make_conditional(request)
 
 

@@ -176,7 +176,11 @@ class Rush:
         started = time.monotonic()
         try:
             status, body = call(*args, timeout=HANG_S * 2, **kw)
-        except OSError:
+        except OSError:  # refused, reset, or cut off: a lost answer, retried
+            status, body = None, None
+        except Exception as e:  # anything else is a finding, not a silent dead client
+            with self.lock:
+                self.unexpected.append((args[0], type(e).__name__, str(e)))
             status, body = None, None
         took = time.monotonic() - started
         with self.lock:

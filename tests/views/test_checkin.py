@@ -46,6 +46,10 @@ def test_scan_confirm_receipt(demo_app, client, auth, evening):
     with demo_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Charge)) == 1
     assert "您已在这个摊位入场" in client.get(f"/s/{evening['A-01']}").text
+    # Back to the sent form, electricity ticked, sent: the page's words, not the API's.
+    changed = client.post(f"/s/{evening['A-01']}/checkin", data={**data, "uses_power": "y"})
+    assert changed.status_code == 422
+    assert "这份表单已经提交过一次" in changed.text and "Idempotency" not in changed.text
 
 
 def test_taken_stall_offers_stalls_for_what_the_vendor_sells_with_their_fee(

@@ -110,6 +110,9 @@ def test_the_whole_round_through_the_pages(client, demo_app, clock, runner, tmp_
     auth.login("13800000004")
     page = client.get(f"/draws/{round_id}?lang=en")
     assert "Applications are closed" not in page.text  # they applied: their state shows
+    # Logged in, the public page carries their menu and a CSRF token: no shared copy.
+    mine = client.get(f"/p/jinhui/draws/{round_id}")
+    assert mine.headers["Cache-Control"] == "private, no-cache"
     auth.logout()
 
     at = (clock() + timedelta(hours=1)).isoformat()
