@@ -46,7 +46,15 @@ def once_per_nonce(user, scope: str, form: FlaskForm, payload: dict, run, status
         if e.code != "idempotency_key_reused":
             raise
         form.nonce.data = new_nonce()
-        raise InvalidInput(FORM_ALREADY_SENT, code="form_already_sent") from e
+        raise in_page_words(e) from e
+
+
+def in_page_words(error: DomainError) -> DomainError:
+    """A used nonce under other content, said as a page says it (the API's own message
+    speaks of an Idempotency-Key); any other error as it is."""
+    if error.code == "idempotency_key_reused":
+        return InvalidInput(FORM_ALREADY_SENT, code="form_already_sent")
+    return error
 
 
 def attach_error(form: FlaskForm, error: DomainError, field_map: dict | None = None) -> int:

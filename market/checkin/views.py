@@ -8,14 +8,14 @@ from ..complaints.pages import card_page
 from ..dbsetup import late_write
 from ..errors import comes_back_to
 from ..extensions import db
-from ..formtools import FORM_ALREADY_SENT, new_nonce
+from ..formtools import in_page_words, new_nonce
 from ..models import Market, Payment
 from ..services.auth import access
 from ..services.checkin import checkins as checkin
 from ..services.checkin import payments, stall_read
 from ..services.common import idempotency, money, uploads
 from ..services.common.clock import now
-from ..services.common.errors import DomainError, InvalidInput, NotFound
+from ..services.common.errors import DomainError, NotFound
 from ..services.common.money import parse_yuan
 from ..services.fees import rules as fees
 from ..services.sessions import tide as sessions
@@ -153,8 +153,7 @@ def check_in(token: str):
         idempotency.remember(user, scope, key, digest, 303, {"location": location})
     except DomainError as e:
         db.session.rollback()
-        if e.code == "idempotency_key_reused":  # Back, the box changed, sent: a page's words
-            e = InvalidInput(FORM_ALREADY_SENT, code="form_already_sent")
+        e = in_page_words(e)  # Back, the electricity box changed, sent again
         return _scan_page(zoning.stall_for_token(token), e, e.status)
     db.session.commit()
     return redirect(location, 303)

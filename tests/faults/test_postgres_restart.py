@@ -45,6 +45,17 @@ def cluster():
         cluster.destroy()
 
 
+def _crowd(base: str, n: int) -> tuple[dict, list[tuple[dict, int, str]]]:
+    """The cadre's token and, for each of the rush's first `n` stalls, its vendor's token, the
+    stall's id and its poster token."""
+    cadre = token(base, "13800000001")
+    _, body = call(f"{base}/api/v1/markets/1/stalls?per_page={n}", headers=cadre)
+    return cadre, [
+        (token(base, rush_phone(i + 1)), s["id"], s["qr_url"].rstrip("/").rsplit("/", 1)[-1])
+        for i, s in enumerate(body["items"])
+    ]
+
+
 class Load:
     """Requests in a loop: a JSON read, a page that reads the database, and check-ins."""
 
@@ -92,12 +103,9 @@ def test_postgres_down_means_503_and_the_app_recovers_by_itself(cluster):
         server = Gunicorn(env, workers=2)
         try:
             base = server.start()
-            cadre = token(base, "13800000001")
-            _, body = call(f"{base}/api/v1/markets/1/stalls?per_page={VENDORS}", headers=cadre)
-            stalls = body["items"]
-            stall_token = stalls[0]["qr_url"].rstrip("/").rsplit("/", 1)[-1]
-            vendors = [(token(base, rush_phone(n + 1)), s["id"]) for n, s in enumerate(stalls)]
-            load = Load(base, cadre, stall_token, vendors)
+            cadre, stalls = _crowd(base, VENDORS)
+            vendors = [(headers, stall_id) for headers, stall_id, _ in stalls]
+            load = Load(base, cadre, stalls[0][2], vendors)
             worker = threading.Thread(target=load.run)
             worker.start()
             try:
@@ -146,7 +154,7 @@ def test_postgres_down_means_503_and_the_app_recovers_by_itself(cluster):
                 )
             ).scalar()
         engine.dispose()
-        assert load.told_ok == {r.stall_id for r in rows} == {s["id"] for s in stalls}
+        assert load.told_ok == {r.stall_id for r in rows} == {s[1] for s in stalls}
         assert len(rows) == VENDORS == len({r.vendor_id for r in rows}) and orphans == 0
 
 
@@ -231,12 +239,7 @@ def test_postgres_restarted_ten_times_under_a_100_vendor_rush(cluster):
         server = Gunicorn(env, workers=2)
         try:
             base = server.start()
-            cadre = token(base, "13800000001")
-            _, body = call(f"{base}/api/v1/markets/1/stalls?per_page={RUSH}", headers=cadre)
-            stalls = [
-                (token(base, rush_phone(n + 1)), s["id"], s["qr_url"].rstrip("/").split("/")[-1])
-                for n, s in enumerate(body["items"])
-            ]
+            cadre, stalls = _crowd(base, RUSH)
             assert len(stalls) == RUSH
             rush = Rush(base, cadre, stalls)
             clients = [threading.Thread(target=rush.client) for _ in range(CLIENTS)]
