@@ -51,7 +51,7 @@ def _read_token(token: str) -> User:
     except BadSignature:
         raise Unauthorized(_l("The token is not valid."), code="invalid_token") from None
     uid = data.get("uid") if isinstance(data, dict) else None
-    user = signins.user_where(User.id == uid) if isinstance(uid, int) else None
+    user = signins.user_by_id(uid) if isinstance(uid, int) else None
     if user is None or not user.is_active or user.token_version != data.get("v"):
         raise Unauthorized(_l("The token is not valid."), code="invalid_token")
     return user
