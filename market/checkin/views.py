@@ -1,8 +1,19 @@
 """The scan page (/s/<token>) in every state a vendor can meet, check-in, and the receipt."""
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask import session as browser_session
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
 from ..complaints.pages import card_page
 from ..dbsetup import late_write
@@ -20,7 +31,7 @@ from ..services.common.money import parse_yuan
 from ..services.fees import rules as fees
 from ..services.sessions import tide as sessions
 from ..services.zoning import places as zoning
-from . import bp
+from . import bp, scan_pages
 from .forms import AmountForm, CheckInForm, CollectionCodeForm, ReasonAmountForm, ReasonForm
 
 ID = "int(max=2147483647)"
@@ -59,27 +70,49 @@ def _scan_page(stall, error: DomainError | None = None, status: int = 200, lean=
             situation = checkin.situation(stall, _vendor_for(stall), now())
         except DomainError:  # a market with a broken timezone: the stall page still shows
             situation = checkin.Situation("anonymous", stall)
+    if lean is not None and error is None and "_flashes" not in browser_session:
+        key = scan_pages.key_of(
+            situation,
+            zone,
+            market,
+            locale=str(get_locale()),
+            read_only=access.is_read_only(current_user),
+        )
+        if key is not None:
+            csrf, nonce = generate_csrf(), new_nonce()
+            page = scan_pages.pages().get(
+                key,
+                lambda: _render(stall, zone, market, situation, None, nonce=nonce),
+                csrf,
+                nonce,
+            )
+            return page, status
+    return _render(stall, zone, market, situation, error), status
+
+
+def _render(stall, zone, market, situation, error, nonce=None) -> str:
     # Only the free, move and back pages carry the form: the others need no form to build.
-    form = CheckInForm(nonce=new_nonce()) if situation.kind in ("free", "move", "back") else None
+    form = (
+        CheckInForm(nonce=nonce or new_nonce())
+        if situation.kind in ("free", "move", "back")
+        else None
+    )
     here = situation.checkin if situation.kind == "here" else None
     standing = payments.standing(here.charge) if here and here.charge else None
-    return (
-        render_template(
-            "checkin/scan.html",
-            stall=stall,
-            zone=zone,
-            market=market,
-            sit=situation,
-            status=situation.status,
-            form=form,
-            error=error,
-            # Priced for this vendor (a refusal's own list is the same stalls, unpriced).
-            alternatives=situation.alternatives,
-            standing=standing,
-            refusals=checkin.REFUSALS,
-            line_labels=fees.LINE_LABELS,
-        ),
-        status,
+    return render_template(
+        "checkin/scan.html",
+        stall=stall,
+        zone=zone,
+        market=market,
+        sit=situation,
+        status=situation.status,
+        form=form,
+        error=error,
+        # Priced for this vendor (a refusal's own list is the same stalls, unpriced).
+        alternatives=situation.alternatives,
+        standing=standing,
+        refusals=checkin.REFUSALS,
+        line_labels=fees.LINE_LABELS,
     )
 
 
