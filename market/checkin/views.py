@@ -1,14 +1,9 @@
 """The scan page (/s/<token>) in every state a vendor can meet, check-in, and the receipt."""
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from dataclasses import replace
+from functools import partial
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask import session as browser_session
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -70,24 +65,35 @@ def _scan_page(stall, error: DomainError | None = None, status: int = 200, lean=
             situation = checkin.situation(stall, _vendor_for(stall), now())
         except DomainError:  # a market with a broken timezone: the stall page still shows
             situation = checkin.Situation("anonymous", stall)
-    if lean is not None and error is None and "_flashes" not in browser_session:
-        key = scan_pages.key_of(
-            situation,
-            zone,
-            market,
-            locale=str(get_locale()),
-            read_only=access.is_read_only(current_user),
-        )
-        if key is not None:
-            csrf, nonce = generate_csrf(), new_nonce()
-            page = scan_pages.pages().get(
-                key,
-                lambda: _render(stall, zone, market, situation, None, nonce=nonce),
-                csrf,
-                nonce,
-            )
-            return page, status
+    if lean is not None and error is None and (page := _drawn(stall, zone, market, situation)):
+        return page, status
     return _render(stall, zone, market, situation, error), status
+
+
+def _drawn(stall, zone, market, situation) -> str | None:
+    """The free or move page from scan_pages, with this stall, this reader's CSRF token and a
+    fresh nonce; None for a page drawn for its reader alone (another kind, a flashed line)."""
+    if "_flashes" in browser_session or not scan_pages.plain_token(stall.qr_token):
+        return None
+    key = scan_pages.key_of(
+        situation,
+        zone,
+        market,
+        locale=str(get_locale()),
+        read_only=access.is_read_only(current_user),
+    )
+    if key is None:
+        return None
+    nonce = new_nonce()
+    marked = replace(stall, code=scan_pages.STALL_CODE, qr_token=scan_pages.STALL_TOKEN)
+    return scan_pages.page(
+        key,
+        partial(_render, marked, zone, market, situation, None, nonce=nonce),
+        code=stall.code,
+        token=stall.qr_token,
+        csrf=generate_csrf(),
+        nonce=nonce,
+    )
 
 
 def _render(stall, zone, market, situation, error, nonce=None) -> str:
