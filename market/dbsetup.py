@@ -72,6 +72,27 @@ def _take_write_lock_late(conn, _cursor, statement, _params, _context, _executem
         raw.execute("BEGIN IMMEDIATE")
 
 
+# What only reads. A transaction that ran nothing else wrote nothing (errors.release_session
+# may then end it with COMMIT); any other statement, a CTE or a SET included, counts as a write.
+_READS = re.compile(r"\s*(SELECT|SHOW)\b", re.IGNORECASE)
+
+
+@event.listens_for(Engine, "begin")
+def _nothing_written_yet(conn):
+    conn.info["wrote"] = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_a_write(conn, _cursor, statement, _params, _context, _executemany):
+    if not _READS.match(statement):
+        conn.info["wrote"] = True
+
+
+def only_read(conn) -> bool:
+    """Whether the connection's transaction has run reads alone so far."""
+    return conn.info.get("wrote") is False
+
+
 def _queue_for_writing(conn) -> None:
     database = conn.engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):

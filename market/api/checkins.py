@@ -208,7 +208,8 @@ def _own_checkin(data: dict):
         uses_power=data["uses_power"],
         ip=request.remote_addr,
     )
-    body = dumper(CheckInSchema).dump(checkin_out(done.checkin) if done.checkin else confirmed_out(done))
+    out = checkin_out(done.checkin) if done.checkin else confirmed_out(done)
+    body = dumper(CheckInSchema).dump(out)
     status = 201
     if key is not None:
         stored = idempotency.remember(user, "checkins", key, digest, status, body)
