@@ -493,7 +493,7 @@ def _insert(stall, market, session_id, vendor, now, actor, outside, breakdown, i
     """The check-in, its charge and the audit event, as plain INSERTs; None when a unique
     index gave the stall (or this vendor's evening) to another check-in first."""
     checkin_id = db.session.execute(
-        inserts.or_nothing(_CHECKINS).returning(_CHECKINS.c.id),
+        inserts.or_nothing(_CHECKINS, returning="id"),
         {
             "market_id": stall.market_id,
             "session_id": session_id,

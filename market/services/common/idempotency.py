@@ -78,7 +78,7 @@ def _claim(user: User, scope: str, key: str, digest: str, status: int, body: dic
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: the id, or None when an identical request
     stored its answer first (on PostgreSQL the INSERT waits for that request's commit)."""
     return db.session.execute(
-        inserts.or_nothing(IdempotencyRecord.__table__).returning(IdempotencyRecord.id),
+        inserts.or_nothing(IdempotencyRecord.__table__, returning="id"),
         {
             "user_id": user.id,
             "scope": scope,
