@@ -4,7 +4,7 @@ import json
 import os
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -94,8 +94,12 @@ def _init_extensions(app: Flask) -> None:
 
     @app.before_request
     def _declare_write_intent():
+        reads = request.method in ("GET", "HEAD", "OPTIONS")
         # SQLite: only requests that may write take the write lock up front.
-        dbsetup.write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+        dbsetup.write_intent.set(not reads)
+        # PostgreSQL: a page read may end with COMMIT (errors.release_session). In g, which
+        # ends with the app context, unlike the context variable a thread keeps.
+        g.page_read = reads
 
     app.after_request(security.add_security_headers)
     app.after_request(i18n.remember_choice)

@@ -4,7 +4,16 @@ import errno
 import logging
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_url
@@ -12,7 +21,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import dbsetup
-from .dbsetup import write_intent
 from .extensions import db, htmx, login_manager
 from .services.common.errors import DomainError
 
@@ -189,23 +197,40 @@ def _rollback() -> None:
         db.session.remove()
 
 
-def _end_a_readers_transaction(exc: BaseException | None) -> None:
-    """A page read (GET, HEAD) on PostgreSQL ends its transaction with COMMIT, not the
-    teardown's ROLLBACK: psycopg forgets every prepared statement of the connection at a
+def _end_a_readers_transaction() -> None:
+    """A page read (GET, HEAD, OPTIONS) on PostgreSQL ends its transaction with COMMIT, not
+    the teardown's ROLLBACK: psycopg forgets every prepared statement of the connection at a
     rollback, so the hot statements (the user, the stall read) were planned again on every
-    request: 1.6 ms of the server's time each for the stall read. Only a request that did not
-    fail, with nothing pending in the session, whose transaction ran nothing but SELECTs
-    (dbsetup.only_read), is committed: it wrote nothing."""
+    request: 1.6 ms of the server's time each for the stall read.
+
+    What makes it safe is the statements alone: only a transaction that ran nothing but
+    SELECT or SHOW (dbsetup.only_read) with nothing pending in the session is committed, so
+    it wrote nothing. A SELECT that writes (a function with side effects, SELECT … INTO) would
+    be committed here; none runs on a page read, and any such must not. The commit keeps the
+    objects loaded, as the close() after it would; a failure here is logged and the close()
+    still runs."""
+    if not g.get("page_read"):
+        return
     session = db.session()  # the request's own, not the scoped proxy
     if (
-        exc is None
-        and write_intent.get() is False
-        and session.in_transaction()
-        and not (session.new or session.dirty or session.deleted)
-        and session.get_bind().dialect.name == "postgresql"
-        and dbsetup.only_read(session.connection())
+        not session.in_transaction()
+        or session.new
+        or session.dirty
+        or session.deleted
+        or session.get_bind().dialect.name != "postgresql"
     ):
-        session.commit()
+        return
+    try:
+        connection = session.connection()
+        if connection.invalidated or not dbsetup.only_read(connection):
+            return
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
+    except Exception as e:  # noqa: BLE001  the response is made: close() rolls back instead
+        log.warning("commit of a page read at teardown failed: %r", e)
 
 
 def release_session(_exc: BaseException | None = None) -> None:
@@ -216,7 +241,7 @@ def release_session(_exc: BaseException | None = None) -> None:
     logged, the connection invalidated (never returned to the pool), and the session removed,
     so the extension's teardown finds nothing left to do."""
     try:
-        _end_a_readers_transaction(_exc)
+        _end_a_readers_transaction()
         # close() rolls back like the extension's remove() does, without expiring the objects
         # a test or a command still reads after its app context.
         db.session.close()

@@ -2,10 +2,13 @@
 with COMMIT so that psycopg keeps the connection's prepared statements (it drops them all at a
 rollback); anything else ends as before, with ROLLBACK."""
 
+from contextlib import suppress
+
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from market.extensions import db
-from market.models import Organization
+from market.models import Market, Organization
 
 
 def _routes(app):
@@ -18,6 +21,15 @@ def _routes(app):
     @app.get("/test/reads")
     def reads():
         return str(db.session.scalar(select(func.count()).select_from(Organization)))
+
+    @app.get("/test/loses-its-connection")
+    def loses_its_connection():
+        db.session.execute(text("SELECT 1"))
+        if app.config["BACKEND"] == "postgresql":
+            # The server ends this very connection; the page carries on regardless.
+            with suppress(DBAPIError):
+                db.session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return "answered"
 
 
 def _ends(app) -> list[str]:
@@ -67,3 +79,22 @@ def test_the_scan_reads_keep_their_prepared_statements_on_postgresql(demo_app):
             prepared += cursor.fetchone()[0]
         raw.rollback()
     assert prepared > 0
+
+
+def test_a_read_whose_connection_was_lost_still_answers(app):
+    """The commit is never tried on a connection known lost, and any failure of it at the
+    teardown is logged, not a bare 500 after the page was made."""
+    _routes(app)
+    client = app.test_client()
+    answer = client.get("/test/loses-its-connection")
+    assert answer.status_code == 200 and answer.text == "answered"
+    assert client.get("/test/reads").status_code == 200  # the pool recovered
+
+
+def test_objects_read_after_a_page_read_stay_loaded(demo_app):
+    """A page read in a thread leaves nothing behind for the next app context there: what it
+    loads is still readable after it ends, as close() always left it."""
+    demo_app.test_client().get("/healthz")
+    with demo_app.app_context():
+        market = db.session.scalars(select(Market)).first()
+    assert market.name

@@ -5,9 +5,9 @@ the form's fields) was the larger half of the request. Apart from the stall's co
 poster token, what it shows is fixed by values the scan has already read: the zone and market
 rows (the market's row carries its data_version, so hours and fee rules are in it too),
 whether the stall has an outlet, tonight's session, the fee for this vendor, the stall of a
-move, the language, and whether the reader only supervises. Those values are the key, so a
-page can't be stale: anything shown that changes is another entry. A market's stalls of one
-zone and fee share one page.
+move, the language, whether the reader only supervises, and the script root the links
+start with. Those values are the key, so a page can't be stale: anything shown that changes
+is another entry. A market's stalls of one zone and fee share one page.
 
 The page is drawn with markers for the stall's code and token; each answer's CSRF token and
 form nonce are taken out of the first page drawn (long and random: nothing else on a page can
@@ -61,10 +61,13 @@ def plain_token(token: str) -> bool:
 
 
 def pages() -> Pages:
-    return current_app.extensions.setdefault("scan_pages", Pages())
+    kept = current_app.extensions.get("scan_pages")
+    if kept is None:
+        kept = current_app.extensions.setdefault("scan_pages", Pages())
+    return kept
 
 
-def key_of(situation, zone, market, *, locale: str, read_only: bool) -> tuple | None:
+def key_of(situation, zone, market, *, locale: str, read_only: bool, root: str) -> tuple | None:
     """Everything the free or move page shows besides the stall's code and token and the
     answer's own values; None for any other page."""
     status = situation.status
@@ -74,6 +77,7 @@ def key_of(situation, zone, market, *, locale: str, read_only: bool) -> tuple | 
     stall = situation.stall
     moving_from = situation.checkin.stall.code if situation.kind == "move" else None
     return (
+        root,  # the script root every link starts with (a proxy's prefix)
         locale,
         read_only,
         situation.kind,

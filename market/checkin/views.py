@@ -81,6 +81,7 @@ def _drawn(stall, zone, market, situation) -> str | None:
         market,
         locale=str(get_locale()),
         read_only=access.is_read_only(current_user),
+        root=request.script_root,
     )
     if key is None:
         return None

@@ -9,14 +9,14 @@ from ...extensions import db
 
 # Built once per table, column and dialect: these run on every check-in and form nonce, and
 # building one (and its cache key) cost more than SQLAlchemy's compiled-SQL lookup.
-_BUILT: dict[tuple[str, str, str | None], object] = {}
+_BUILT: dict[tuple[Table, str, str | None], object] = {}
 
 
 def or_nothing(table: Table, returning: str | None = None):
     """An insert into `table` that skips a row any unique index refuses; with `returning`,
     the inserted row's column of that name (None when a unique index refused it)."""
     dialect = db.session.get_bind().dialect.name
-    key = (table.name, dialect, returning)
+    key = (table, dialect, returning)  # the Table itself: a FromClause compares by identity
     if (statement := _BUILT.get(key)) is None:
         statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
         statement = statement.on_conflict_do_nothing()
