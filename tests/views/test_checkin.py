@@ -3,25 +3,12 @@
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
-from bench.data import rush
 from market.extensions import db
-from market.models import Charge, CheckIn, Market, Stall
+from market.models import Charge, CheckIn, Market
 from market.services.common.clock import FixedClock, now
 from tests.conftest import csrf_from
-
-
-@pytest.fixture
-def evening(demo_app):
-    """The demo market with a session open now (via the load-test helper's session)."""
-    demo_app.config["CLOCK"] = FixedClock(now())
-    with demo_app.app_context():
-        rush.prepare(stalls=40, vendors=0)
-        db.session.commit()
-        tokens = dict(db.session.execute(select(Stall.code, Stall.qr_token)).all())
-    return tokens
 
 
 def confirm(client, token, **extra):

@@ -10,7 +10,7 @@ from market.extensions import db
 from market.models import Market, Payment, User
 from market.services.checkin import payments
 from tests.conftest import csrf_from
-from tests.views.test_checkin import confirm, evening  # noqa: F401  (the fixture)
+from tests.views.test_checkin import confirm
 
 VENDOR, GUIDE = "13800000004", "13800000002"
 

@@ -4,25 +4,13 @@ and anything shown that changes is drawn again at once."""
 
 import re
 
-import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from bench.data import rush
 from market.extensions import db
 from market.models import Stall
-from market.services.common.clock import FixedClock, now
 from tests.conftest import Auth, csrf_from
 
 NONCE = re.compile(r'name="nonce" type="hidden" value="([0-9a-f]{32})"')
-
-
-@pytest.fixture
-def evening(demo_app):
-    demo_app.config["CLOCK"] = FixedClock(now())
-    with demo_app.app_context():
-        rush.prepare(stalls=40, vendors=0)
-        db.session.commit()
-        return dict(db.session.execute(select(Stall.code, Stall.qr_token)).all())
 
 
 def _vendor(app, phone):

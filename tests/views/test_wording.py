@@ -9,12 +9,12 @@ import pytest
 from market.extensions import db
 from market.models import MarketSession
 from tests.conftest import csrf_from
-from tests.views import test_checkin, test_sessions
+from tests.views import test_sessions
 from tests.views.test_checkin import confirm
 from tests.views.test_sessions import MORNING_OF_MONDAY, post_form, session_on, tick
 
 # Fixtures of those modules, shared here.
-cadre, clock, evening = test_sessions.cadre, test_sessions.clock, test_checkin.evening
+cadre, clock = test_sessions.cadre, test_sessions.clock
 
 
 def test_opened_early_note_is_translated_and_stored_as_a_code(demo_app, cadre, clock):
