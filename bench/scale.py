@@ -75,6 +75,8 @@ def _login(client, phone: str) -> None:
     token = CSRF_RE.search(page.text).group(1)
     r = client.post("/login", data={"phone": phone, "password": DEMO_PASSWORD, "csrf_token": token})
     assert r.status_code in (302, 303), r.status_code
+    home = client.get(r.headers["Location"], follow_redirects=True)  # as a browser does
+    assert home.status_code == 200, home.status_code
 
 
 def _confirm_form(html: str) -> tuple[str, dict]:

@@ -145,7 +145,7 @@ def _vendor_for(stall: Stall, data: dict) -> Vendor:
 @late_write
 @token_required
 @bp.doc(security=BEARER, parameters=IDEMPOTENCY_HEADER)
-@bp.arguments(CheckInRequestSchema)
+@bp.arguments(CheckInRequestSchema())  # an instance: webargs builds a class anew per request
 @bp.response(201, CheckInSchema)
 @errors(401, 403, 404, 409, 422)
 def create_checkin(data):

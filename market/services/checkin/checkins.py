@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, literal_column, select
+from sqlalchemy import literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -27,13 +27,13 @@ from ...models import (
 )
 from ...models.types import utcnow
 from ..auth import access
-from ..common import audit, inserts
+from ..common import audit
 from ..common.errors import Conflict, DomainError, Forbidden, NotFound
 from ..fees import rules as fees
 from ..fees.rules import Breakdown
 from ..sessions import tide as sessions
 from ..vendors import registry as vendors
-from . import market_cache, payments, stall_read
+from . import market_cache, payments, rows, stall_read
 
 NEARBY = 4
 EARTH_RADIUS_M = 6_371_000
@@ -486,14 +486,10 @@ def _orm(at: stall_read.AtStall) -> tuple[Stall, Vendor | None]:
     return stall, (db.session.get(Vendor, at.vendor.id) if at.vendor else None)
 
 
-_CHECKINS, _CHARGES = CheckIn.__table__, Charge.__table__
-
-
 def _insert(stall, market, session_id, vendor, now, actor, outside, breakdown, ip) -> int | None:
-    """The check-in, its charge and the audit event, as plain INSERTs; None when a unique
-    index gave the stall (or this vendor's evening) to another check-in first."""
-    checkin_id = db.session.execute(
-        inserts.or_nothing(_CHECKINS, returning="id"),
+    """The check-in, its charge and the audit event, as plain INSERTs (checkin.rows); None
+    when a unique index gave the stall (or this vendor's evening) to another check-in first."""
+    return rows.write(
         {
             "market_id": stall.market_id,
             "session_id": session_id,
@@ -505,13 +501,7 @@ def _insert(stall, market, session_id, vendor, now, actor, outside, breakdown, i
             "checked_in_by_id": actor.id if actor.id != vendor.user_id else None,
             "created_at": utcnow(),
         },
-    ).scalar()
-    if checkin_id is None:
-        return None
-    db.session.execute(
-        _INSERT_CHARGE,
         {
-            "checkin_id": checkin_id,
             "base_fen": breakdown.base_fen,
             "extras_fen": breakdown.extras_fen,
             "relief_fen": breakdown.relief_fen,
@@ -519,22 +509,17 @@ def _insert(stall, market, session_id, vendor, now, actor, outside, breakdown, i
             "breakdown": ",".join(breakdown.lines),
             "created_at": utcnow(),
         },
+        audit.row_of(
+            "checkin.created",
+            "checkins",
+            actor_id=actor.id if actor.is_authenticated else None,
+            organization_id=market.organization_id,
+            ip=ip,
+            stall=stall.code,
+            amount_fen=breakdown.amount_fen,
+            outside_geofence=outside,
+        ),
     )
-    audit.add(
-        "checkin.created",
-        "checkins",
-        checkin_id,
-        actor_id=actor.id if actor.is_authenticated else None,
-        organization_id=market.organization_id,
-        ip=ip,
-        stall=stall.code,
-        amount_fen=breakdown.amount_fen,
-        outside_geofence=outside,
-    )
-    return checkin_id
-
-
-_INSERT_CHARGE = insert(_CHARGES)
 
 
 def _lost_race(stall: Stall, session: MarketSession, vendor: Vendor, now: datetime) -> CheckIn:

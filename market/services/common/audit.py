@@ -48,20 +48,33 @@ def add(
     ip: str | None = None,
     **detail,
 ) -> None:
-    """`record` for a row written without the ORM (the check-in): one plain INSERT, now."""
-    db.session.execute(
-        INSERT,
-        {
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "actor_id": actor_id,
-            "organization_id": organization_id,
-            "ip": ip,
-            "detail": _detail(detail),
-            "at": utcnow(),
-        },
+    """`record` for a row written without the ORM: one plain INSERT, now."""
+    row = row_of(
+        action, object_type, actor_id=actor_id, organization_id=organization_id, ip=ip, **detail
     )
+    db.session.execute(INSERT, {**row, "object_id": object_id})
+
+
+def row_of(
+    action: str,
+    object_type: str,
+    *,
+    actor_id: int | None,
+    organization_id: int | None,
+    ip: str | None = None,
+    **detail,
+) -> dict:
+    """An event's columns but its object_id, for an INSERT that fills that in itself (the
+    check-in's, see checkin.rows)."""
+    return {
+        "action": action,
+        "object_type": object_type,
+        "actor_id": actor_id,
+        "organization_id": organization_id,
+        "ip": ip,
+        "detail": _detail(detail),
+        "at": utcnow(),
+    }
 
 
 INSERT = insert(AuditEvent.__table__)
