@@ -13,7 +13,12 @@ Three rounds on one server, each on a session opened for it (`flask market rush
 round and as medians: check-ins per second against the /healthz rate, p99 against the /healthz
 p99, errors, the check-ins and charges the round's session holds, and the CPU time the server
 spent per check-in and per /healthz (gunicorn workers, plus the PostgreSQL backends of the
-bench's database): steadier than rates on a machine others share."""
+bench's database): steadier than rates on a machine others share.
+
+After each round, a floor round on the same server: each vendor asks for a logged-in base page
+and a logged-in page that does nothing (bench/floor.py's two pages, added by
+bench/floor_app.py). Its ratio is the best a check-in of two requests could reach in this
+stack, whatever the check-in itself did."""
 
 import http.client
 import json
@@ -175,13 +180,22 @@ def stall_paths(base: str) -> list[str]:
     return [urlsplit(s["qr_url"]).path for s in stalls[:VENDORS]]
 
 
-def rush(base: str, browsers: list[Browser], paths: list[str]) -> Result:
-    """Each vendor: the scan page with its cookie, then the confirm form on it."""
+def rush(base: str, browsers: list[Browser], paths: list[str], floor=False) -> Result:
+    """Each vendor: the scan page with its cookie, then the confirm form on it. With `floor`,
+    each vendor asks for the framework's floor instead (a logged-in base page and a logged-in
+    page that does nothing, bench/floor.py): what a check-in would cost that did no work of
+    its own."""
     jobs = list(zip(browsers, paths, strict=True))
     lock = threading.Lock()
     latencies, failures = [], []
 
     def one(conn, browser, path) -> str | None:
+        if floor:
+            for page in ("/bench/page", "/bench/user"):
+                status, _, _ = browser.call(conn, "GET", page)
+                if status != 200:
+                    return f"{page} {status}"
+            return None
         status, _, page = browser.call(conn, "GET", path)
         if status != 200:
             return f"scan {status}"
@@ -232,7 +246,8 @@ def rush(base: str, browsers: list[Browser], paths: list[str]) -> Result:
     elapsed = time.perf_counter() - started
     if failures:
         print(f"  failures: {sorted(set(failures))[:5]}")
-    return Result("scan + confirm check-in", len(latencies), len(failures), elapsed, latencies)
+    name = "framework floor" if floor else "scan + confirm check-in"
+    return Result(name, len(latencies), len(failures), elapsed, latencies)
 
 
 def counted(database_url: str, session_id: int) -> tuple[int, int]:
@@ -294,16 +309,16 @@ def measured_health(base: str, database: str | None) -> tuple[Result, float]:
     return result, cpu.seconds * 1000 / HEALTH_REQUESTS
 
 
-def one_round(base, env, browsers, paths, database_url, database) -> Round:
-    session_id = new_session(env)
+def one_round(base, env, browsers, paths, database_url, database, floor=False) -> Round:
+    session_id = None if floor else new_session(env)
     before, cpu_before = measured_health(base, database)
     with CpuMeter(database) as cpu:
-        checkins = rush(base, browsers, paths)
+        checkins = rush(base, browsers, paths, floor=floor)
     after, cpu_after = measured_health(base, database)
     return Round(
         [before, after],
         checkins,
-        counted(database_url, session_id),
+        (0, 0) if floor else counted(database_url, session_id),
         cpu.seconds * 1000 / VENDORS,
         (cpu_before + cpu_after) / 2,
     )
@@ -318,12 +333,15 @@ def _run(database_url: str, label: str) -> None:
     setup = [["market", "rush", "--stalls", str(STALLS), "--vendors", str(VENDORS)]]
     database = make_url(database_url).database if database_url.startswith("postgresql") else None
     env: dict = {}
-    with running_server(database_url, workers=4, setup=setup, env_out=env) as base:
+    app = "bench.floor_app:app"
+    with running_server(database_url, workers=4, setup=setup, env_out=env, app=app) as base:
         paths = stall_paths(base)
         browsers = log_in(base, [f"137{n:08d}" for n in range(1, VENDORS + 1)])
         hammer(base, "/healthz", 200, 4)  # warm every worker
-        rounds = [one_round(base, env, browsers, paths, database_url, database)
-                  for _ in range(ROUNDS)]  # fmt: skip
+        rounds, floors = [], []
+        for _ in range(ROUNDS):  # interleaved: both see the machine as it is
+            rounds.append(one_round(base, env, browsers, paths, database_url, database))
+            floors.append(one_round(base, env, browsers, paths, database_url, database, floor=True))
     print(
         f"\n== opening rush on {label}: {VENDORS} logged-in vendors (scan page + confirm by "
         f"{CONFIRM}), {STALLS} stalls, {CONCURRENCY} connections, gunicorn 4 workers, "
@@ -350,6 +368,14 @@ def _run(database_url: str, label: str) -> None:
         f"CPU per check-in (median):       {med(r.cpu_checkin_ms for r in rounds):.2f} ms  "
         f"per /healthz {med(r.cpu_health_ms for r in rounds):.3f} ms  "
         f"(= {med(r.cpu_checkin_ms / r.cpu_health_ms for r in rounds):.1f} x)"
+    )
+    print(
+        f"framework floor (a logged-in base page + a logged-in no-op per vendor, same server, "
+        f"{ROUNDS} rounds): ratio {med(r.ratio for r in floors):.2f} at best "
+        f"(rounds {', '.join(f'{r.ratio:.2f}' for r in floors)}), p99 ratio "
+        f"{med(r.p99_ratio for r in floors):.2f}, CPU "
+        f"{med(r.cpu_checkin_ms / r.cpu_health_ms for r in floors):.1f} x /healthz, errors "
+        f"{sum(r.checkins.errors for r in floors)}"
     )
     print(
         "afterwards, each round's session: "

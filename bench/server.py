@@ -25,10 +25,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str | None = None, workers: int = 4, setup=(), env_out=None):
+def running_server(
+    database_url: str | None = None, workers: int = 4, setup=(), env_out=None, app="app:app"
+):
     """Yield the base URL of a gunicorn serving the demo data; stop it afterwards. `setup`
     holds extra `flask` commands run before it starts (e.g. ["market", "rush"]); `env_out`, a
-    dict, receives the environment, to run more `flask` commands on the same database."""
+    dict, receives the environment, to run more `flask` commands on the same database; `app`
+    is gunicorn's app (the rush's adds the floor's pages)."""
     with tempfile.TemporaryDirectory(prefix="bench-") as instance:
         port = free_port()
         env = {
@@ -50,7 +53,7 @@ def running_server(database_url: str | None = None, workers: int = 4, setup=(), 
             subprocess.run([*flask, *args], cwd=ROOT, env=env, check=True, capture_output=True)
         with open(Path(instance) / "server.log", "w") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
