@@ -487,8 +487,8 @@ def _orm(at: stall_read.AtStall) -> tuple[Stall, Vendor | None]:
 
 
 def _insert(stall, market, session_id, vendor, now, actor, outside, breakdown, ip) -> int | None:
-    """The check-in, its charge and the audit event, as plain INSERTs (checkin.rows); None
-    when a unique index gave the stall (or this vendor's evening) to another check-in first."""
+    """The check-in, its charge and the audit event, written by checkin.rows; None when a
+    unique index gave the stall (or this vendor's evening) to another check-in first."""
     return rows.write(
         {
             "market_id": stall.market_id,

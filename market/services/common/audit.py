@@ -38,23 +38,6 @@ def _detail(detail: dict) -> str:
     return json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def add(
-    action: str,
-    object_type: str,
-    object_id: int,
-    *,
-    actor_id: int | None,
-    organization_id: int | None,
-    ip: str | None = None,
-    **detail,
-) -> None:
-    """`record` for a row written without the ORM: one plain INSERT, now."""
-    row = row_of(
-        action, object_type, actor_id=actor_id, organization_id=organization_id, ip=ip, **detail
-    )
-    db.session.execute(INSERT, {**row, "object_id": object_id})
-
-
 def row_of(
     action: str,
     object_type: str,
@@ -64,8 +47,8 @@ def row_of(
     ip: str | None = None,
     **detail,
 ) -> dict:
-    """An event's columns but its object_id, for an INSERT that fills that in itself (the
-    check-in's, see checkin.rows)."""
+    """`record` for a row written without the ORM: an event's columns but its object_id,
+    for an INSERT (`INSERT`) that fills that in itself (the check-in's, see checkin.rows)."""
     return {
         "action": action,
         "object_type": object_type,
