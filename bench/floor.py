@@ -6,10 +6,13 @@ own cost, no network), warmed up and frozen as a gunicorn worker is.
 - logged-in, nothing else: the session cookie read and the user loaded (the server-side login
   check that logging out needs), the same hooks as every page, a one-word answer;
 - logged-in base page: the same plus the site's layout rendered with one line in it;
-- the vendor's scan page and the confirm POST (the page's own form), as the rush sends them.
+- token POST, nothing else: a bearer token's user read and the write guard, a little JSON;
+- the vendor's scan page, then the confirm: through the API with an Idempotency-Key, as the
+  rush sends it (half the vendors), or by the page's own form (the other half).
 
 The throughput target (0.25 × `/healthz` on SQLite) allows scan + confirm about 4 × `/healthz`
-in time; the floor line says how much of that the two requests' framework part alone takes."""
+in time; the floor line says how much of that the rush's two requests' framework part alone
+takes (the base page and the token POST)."""
 
 import gc
 import logging
@@ -17,14 +20,15 @@ import statistics
 import tempfile
 import time
 
-from flask import render_template
+from flask import g, render_template
 from flask_login import current_user, login_required
 from flask_migrate import upgrade
 from jinja2 import ChoiceLoader, DictLoader
 
 from bench.data import rush, scale
-from market.demo.load import load_demo
-from market.extensions import db
+from market.api.tokens import token_required
+from market.demo.load import DEMO_PASSWORD, load_demo
+from market.extensions import csrf, db
 from market.warmup import freeze, warm
 
 from .scale import _app, _confirm_form, _leave, _login
@@ -36,7 +40,7 @@ PAGE = '{% extends "base.html" %}{% block content %}<p>—</p>{% endblock %}'
 
 
 def _floor_routes(app) -> None:
-    """Two pages that exist only in this benchmark's app."""
+    """Three pages that exist only in this benchmark's app."""
 
     @app.route("/bench/user")
     @login_required
@@ -53,6 +57,21 @@ def _floor_routes(app) -> None:
     @login_required
     def bench_page():
         return render_template("bench_page.html")
+
+    # The API confirm's floor: a POST with a bearer token (through the same write guard) that
+    # writes nothing and answers a little JSON, as the API confirm does.
+    @app.route("/bench/token", methods=["POST"])
+    @token_required
+    def bench_token():
+        return {"id": g.api_user.id}, 201
+
+    csrf.exempt(bench_token)  # as the API blueprint is
+
+
+def _token(client, phone: str) -> str:
+    answer = client.post("/api/v1/auth/token", json={"phone": phone, "password": DEMO_PASSWORD})
+    assert answer.status_code == 200, answer.status_code
+    return answer.json["access_token"]
 
 
 def _median_ms(ask, n: int) -> float:
@@ -82,11 +101,12 @@ def measure(server_url: str | None) -> dict[str, float]:
         logging.getLogger("market.access").setLevel(logging.WARNING)
         freeze()
         try:
-            clients = []
+            clients, bearers = [], []
             for n in range(1, VENDORS + 1):
                 client = app.test_client()
                 _login(client, rush.rush_phone(n))
                 clients.append(client)
+                bearers.append({"Authorization": f"Bearer {_token(client, rush.rush_phone(n))}"})
             plain = app.test_client()
             figures = {
                 "/healthz": _median_ms(lambda i: plain.get("/healthz"), REPEAT),
@@ -96,20 +116,36 @@ def measure(server_url: str | None) -> dict[str, float]:
                 "logged in, base page": _median_ms(
                     lambda i: clients[i % VENDORS].get("/bench/page"), REPEAT
                 ),
+                "token POST, nothing else": _median_ms(
+                    lambda i: clients[i % VENDORS].post(
+                        "/bench/token", json={}, headers=bearers[i % VENDORS]
+                    ),
+                    REPEAT,
+                ),
             }
-            scans, confirms = [], []
-            for client in clients:
+            scans, confirms = [], {"api": [], "form": []}
+            for n, (client, bearer) in enumerate(zip(clients, bearers, strict=True)):
                 started = time.perf_counter()
                 page = client.get(f"/s/{free}")
                 scanned = time.perf_counter()
                 action, fields = _confirm_form(page.text)
-                done = client.post(action, data=fields)
-                confirms.append((time.perf_counter() - scanned) * 1000)
+                if n % 2:
+                    done = client.post(action, data=fields)
+                    assert done.status_code == 303, done.status_code
+                    confirms["form"].append((time.perf_counter() - scanned) * 1000)
+                    _leave(app, done.headers["Location"])
+                else:
+                    headers = {**bearer, "Idempotency-Key": f"floor-{n}"}
+                    done = client.post(
+                        "/api/v1/checkins", json={"stall_token": free}, headers=headers
+                    )
+                    assert done.status_code == 201, done.status_code
+                    confirms["api"].append((time.perf_counter() - scanned) * 1000)
+                    _leave(app, f"/{done.json['id']}")
                 scans.append((scanned - started) * 1000)
-                assert done.status_code == 303, done.status_code
-                _leave(app, done.headers["Location"])
             figures["scan page"] = statistics.median(scans)
-            figures["confirm"] = statistics.median(confirms)
+            figures["confirm (API)"] = statistics.median(confirms["api"])
+            figures["confirm (page form)"] = statistics.median(confirms["form"])
         finally:
             gc.unfreeze()
             with app.app_context():
@@ -123,10 +159,11 @@ def run(server_url: str | None, label: str) -> None:
     print(f"\n== the floor under a check-in on {label} (in process, medians) ==")
     for name, ms in f.items():
         print(f"{name:<26}{ms:8.2f} ms  {ms / health:5.1f} x /healthz")
-    floor = f["logged in, base page"] + f["logged in, nothing else"]
-    both = f["scan page"] + f["confirm"]
+    floor = f["logged in, base page"] + f["token POST, nothing else"]
+    both = f["scan page"] + f["confirm (API)"]
     print(
-        f"scan + confirm {both / health:.1f} x /healthz (ratio {health / both:.2f}); their "
-        f"framework floor (a base page + a logged-in no-op) {floor / health:.1f} x "
-        f"(ratio {health / floor:.2f} at best)"
+        f"scan + API confirm {both / health:.1f} x /healthz (ratio {health / both:.2f}); their "
+        f"framework floor (a base page + a token POST that does nothing) {floor / health:.1f} x "
+        f"(ratio {health / floor:.2f} at best); the check-in's own work "
+        f"{(both - floor) / health:.1f} x /healthz"
     )

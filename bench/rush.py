@@ -15,10 +15,10 @@ p99, errors, the check-ins and charges the round's session holds, and the CPU ti
 spent per check-in and per /healthz (gunicorn workers, plus the PostgreSQL backends of the
 bench's database): steadier than rates on a machine others share.
 
-After each round, a floor round on the same server: each vendor asks for a logged-in base page
-and a logged-in page that does nothing (bench/floor.py's two pages, added by
-bench/floor_app.py). Its ratio is the best a check-in of two requests could reach in this
-stack, whatever the check-in itself did."""
+After each round, a floor round on the same server, shaped as the check-in: each vendor asks
+for a logged-in base page with its cookie, then POSTs with its bearer token to a page that
+writes nothing (bench/floor.py's pages, added by bench/floor_app.py). Its ratio is the best a
+check-in of these two requests could reach in this stack, whatever the check-in itself did."""
 
 import http.client
 import json
@@ -182,20 +182,20 @@ def stall_paths(base: str) -> list[str]:
 
 def rush(base: str, browsers: list[Browser], paths: list[str], floor=False) -> Result:
     """Each vendor: the scan page with its cookie, then the confirm form on it. With `floor`,
-    each vendor asks for the framework's floor instead (a logged-in base page and a logged-in
-    page that does nothing, bench/floor.py): what a check-in would cost that did no work of
-    its own."""
+    each vendor asks for the framework's floor instead, shaped as the check-in is: a logged-in
+    base page with its cookie, then a POST with its bearer token that writes nothing
+    (bench/floor.py): what a check-in would cost that did no work of its own."""
     jobs = list(zip(browsers, paths, strict=True))
     lock = threading.Lock()
     latencies, failures = [], []
 
     def one(conn, browser, path) -> str | None:
-        if floor:
-            for page in ("/bench/page", "/bench/user"):
-                status, _, _ = browser.call(conn, "GET", page)
-                if status != 200:
-                    return f"{page} {status}"
-            return None
+        if floor:  # the same two requests, doing nothing: a logged-in page, a token POST
+            status, _, _ = browser.call(conn, "GET", "/bench/page")
+            if status != 200:
+                return f"/bench/page {status}"
+            status, _, _ = browser.call(conn, "POST", "/bench/token", json_body={})
+            return None if status == 201 else f"/bench/token {status}"
         status, _, page = browser.call(conn, "GET", path)
         if status != 200:
             return f"scan {status}"
@@ -370,7 +370,8 @@ def _run(database_url: str, label: str) -> None:
         f"(= {med(r.cpu_checkin_ms / r.cpu_health_ms for r in rounds):.1f} x)"
     )
     print(
-        f"framework floor (a logged-in base page + a logged-in no-op per vendor, same server, "
+        f"framework floor (a logged-in base page + a token POST that does nothing, per vendor, "
+        f"same server, "
         f"{ROUNDS} rounds): ratio {med(r.ratio for r in floors):.2f} at best "
         f"(rounds {', '.join(f'{r.ratio:.2f}' for r in floors)}), p99 ratio "
         f"{med(r.p99_ratio for r in floors):.2f}, CPU "

@@ -99,13 +99,16 @@ def shot(page, name: str) -> None:
 
 
 def docs_shot(page, name: str, show=None) -> None:
-    """The README's phone screenshot `docs/img/<name>.png`: the 390×844 screen as a phone
-    shows it (no full page), one image pixel per CSS pixel so the file stays small. `show`, a
-    locator, is scrolled into sight first (sideways within a scrolling map, say)."""
+    """The README's phone screenshot `<name>.png`: the 390×844 screen as a phone shows it (no
+    full page), one image pixel per CSS pixel so the file stays small; into
+    the artifacts' `docs` folder, or `docs/img/` with UPDATE_DOCS_IMG=1. `show`, a locator, is
+    scrolled into sight first (sideways within a scrolling map, say)."""
     if show is not None:
         show.evaluate("e => e.scrollIntoView({block: 'nearest', inline: 'center'})")
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS_IMG / f"{name}.png"), scale="css", caret="hide")
+    # A test run leaves the checkout as it was: the README's copies change only when asked.
+    folder = DOCS_IMG if os.environ.get("UPDATE_DOCS_IMG") == "1" else ARTIFACTS / "docs"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), scale="css", caret="hide")
 
 
 def sees(page, *texts):
