@@ -27,11 +27,11 @@ from jinja2 import ChoiceLoader, DictLoader
 
 from bench.data import rush, scale
 from market.api.tokens import token_required
-from market.demo.load import DEMO_PASSWORD, load_demo
+from market.demo.load import load_demo
 from market.extensions import csrf, db
 from market.warmup import freeze, warm
 
-from .scale import _app, _confirm_form, _leave, _login
+from .scale import _app, _confirm_form, _leave, _login, _token
 from .server import scratch_database
 
 VENDORS = 60
@@ -66,12 +66,6 @@ def _floor_routes(app) -> None:
         return {"id": g.api_user.id}, 201
 
     csrf.exempt(bench_token)  # as the API blueprint is
-
-
-def _token(client, phone: str) -> str:
-    answer = client.post("/api/v1/auth/token", json={"phone": phone, "password": DEMO_PASSWORD})
-    assert answer.status_code == 200, answer.status_code
-    return answer.json["access_token"]
 
 
 def _median_ms(ask, n: int) -> float:

@@ -1,4 +1,4 @@
-"""The app as gunicorn serves it in the rush, plus the two bench-only pages of the framework's
+"""The app as gunicorn serves it in the rush, plus the bench-only pages of the framework's
 floor (bench/floor.py): the rush measures that floor through the same server."""
 
 from app import app

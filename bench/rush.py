@@ -371,8 +371,7 @@ def _run(database_url: str, label: str) -> None:
     )
     print(
         f"framework floor (a logged-in base page + a token POST that does nothing, per vendor, "
-        f"same server, "
-        f"{ROUNDS} rounds): ratio {med(r.ratio for r in floors):.2f} at best "
+        f"same server, {ROUNDS} rounds): ratio {med(r.ratio for r in floors):.2f} at best "
         f"(rounds {', '.join(f'{r.ratio:.2f}' for r in floors)}), p99 ratio "
         f"{med(r.p99_ratio for r in floors):.2f}, CPU "
         f"{med(r.cpu_checkin_ms / r.cpu_health_ms for r in floors):.1f} x /healthz, errors "

@@ -79,6 +79,13 @@ def _login(client, phone: str) -> None:
     assert home.status_code == 200, home.status_code
 
 
+def _token(client, phone: str) -> str:
+    """An API bearer token for the phone, as the app gives one."""
+    answer = client.post("/api/v1/auth/token", json={"phone": phone, "password": DEMO_PASSWORD})
+    assert answer.status_code == 200, answer.status_code
+    return answer.json["access_token"]
+
+
 def _confirm_form(html: str) -> tuple[str, dict]:
     action, body = FORM_RE.search(html).groups()
     fields = {}
@@ -123,10 +130,7 @@ def _scan_confirm_move(app, here: str, there: str) -> dict[str, float]:
 def _board(app, market_id: int) -> dict[str, float]:
     client = app.test_client()
     _login(client, GUIDE)
-    token = client.post(
-        "/api/v1/auth/token", json={"phone": GUIDE, "password": DEMO_PASSWORD}
-    ).json["access_token"]
-    api = {"Authorization": f"Bearer {token}"}
+    api = {"Authorization": f"Bearer {_token(client, GUIDE)}"}
     board = f"/guide/markets/{market_id}/board"
     figures = {}
     for name, ask, status in (
